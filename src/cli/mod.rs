@@ -1,0 +1,899 @@
+//! Command definitions (clap) and their execution against the library.
+
+mod bench;
+mod print;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use planledger::domain::model::{Actor, Detail, Meta};
+use planledger::domain::{Command, FiscalYear, IndicatorId, NodeId, PlanId};
+use planledger::events::{ChainVerifier, verify_lines};
+use planledger::ledger::{AppendRequest, Ledger, LedgerError, split_lines, verify_dir};
+use planledger::plantable;
+use planledger::projection::{self, Point};
+
+/// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input.
+#[derive(Debug, thiserror::Error)]
+pub enum Exit {
+    #[error("{0}")]
+    VerifyFailed(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Exit {
+    pub fn code(&self) -> u8 {
+        match self {
+            Exit::VerifyFailed(_) => 1,
+            Exit::Refused(_) => 2,
+        }
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "planledger",
+    version,
+    about = "Tamper-evident revision ledger for municipal comprehensive plans (総合計画)"
+)]
+struct Cli {
+    /// The ledger's data directory.
+    #[arg(long, global = true, env = "PLANLEDGER_DATA", default_value = "./data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create an empty ledger in the data directory.
+    Init,
+    /// Append ledger files (the export format) verbatim; they must continue this ledger. All or nothing.
+    Import { files: Vec<PathBuf> },
+    /// Write the whole ledger in the export format (JSON Lines).
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify the data directory, or ledger files given in order with --file.
+    Verify {
+        #[arg(long, num_args = 1..)]
+        file: Vec<PathBuf>,
+    },
+    /// List the plans.
+    Plans {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a plan, now or at a point in the past.
+    Show {
+        plan: String,
+        #[command(flatten)]
+        point: PointArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every change of an indicator or a node: old → new, who, when, on what authority, why.
+    History {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import a plan table (docs/PLAN-TABLE.md): the whole file is checked first; then all of it is appended.
+    ImportPlan {
+        file: PathBuf,
+        #[command(flatten)]
+        who: OptionalWho,
+        /// Check only; append nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Rebuild the seed ledger files in events/ from their plan tables (events/seeds.toml lists them).
+    BuildSeeds {
+        #[arg(long, default_value = "events/seeds.toml")]
+        manifest: PathBuf,
+        /// Compare with the files on disk instead of writing them; exit 1 on any difference.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Measure durable append and replay throughput on a synthetic ledger.
+    Bench(bench::BenchArgs),
+    /// Plans: create, revise, change status.
+    #[command(subcommand)]
+    Plan(PlanCmd),
+    /// Nodes of a plan's tree.
+    #[command(subcommand)]
+    Node(NodeCmd),
+    /// Per-year milestones (計画内容) of a node.
+    #[command(subcommand)]
+    Milestone(MilestoneCmd),
+    /// Indicators (指標).
+    #[command(subcommand)]
+    Indicator(IndicatorCmd),
+    /// Per-year targets of an indicator.
+    #[command(subcommand)]
+    Target(TargetCmd),
+    /// Progress reports (実績) and their corrections.
+    #[command(subcommand)]
+    Progress(ProgressCmd),
+}
+
+#[derive(Args, Default)]
+struct PointArgs {
+    /// The plan right after the event with this seq.
+    #[arg(long, group = "point")]
+    at: Option<u64>,
+    /// The plan as recorded at this instant (RFC 3339).
+    #[arg(long, group = "point")]
+    as_of: Option<String>,
+    /// The plan as in force on this date (YYYY-MM-DD, or a fiscal year for its 1 April).
+    #[arg(long, group = "point")]
+    effective: Option<String>,
+}
+
+/// Who records a change and why. On the command line the operator states it; over HTTP it comes from the token.
+#[derive(Args)]
+struct Who {
+    /// The actor's id.
+    #[arg(long)]
+    actor: String,
+    /// The actor's name (defaults to the id).
+    #[arg(long)]
+    actor_name: Option<String>,
+    /// The actor's department.
+    #[arg(long, default_value = "")]
+    department: String,
+    /// On what authority (庁議, 議会議決, a document reference …).
+    #[arg(long)]
+    authority: Option<String>,
+    /// Why.
+    #[arg(long)]
+    reason: Option<String>,
+    /// When the change takes effect in the plan (YYYY-MM-DD or a fiscal year); default today.
+    #[arg(long)]
+    effective: Option<String>,
+    /// Refuse unless the plan is at this version.
+    #[arg(long)]
+    expect_version: Option<u64>,
+    /// A retry with the same key returns the original result instead of appending again.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct OptionalWho {
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    actor_name: Option<String>,
+    #[arg(long)]
+    department: Option<String>,
+    #[arg(long)]
+    authority: Option<String>,
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long)]
+    effective: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PlanCmd {
+    Create {
+        plan: String,
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "draft")]
+        status: String,
+        /// Level names from the top, e.g. --level 基本方針 --level 施策.
+        #[arg(long = "level")]
+        levels: Vec<String>,
+        #[arg(long)]
+        predecessor: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Revise {
+        plan: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long = "level")]
+        levels: Option<Vec<String>>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Status {
+        plan: String,
+        status: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Subcommand)]
+enum NodeCmd {
+    Add {
+        plan: String,
+        node: String,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long)]
+        order: Option<u64>,
+        #[arg(long, default_value = "")]
+        code: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        text: String,
+        #[arg(long = "dept")]
+        departments: Vec<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Rename {
+        node: String,
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Text {
+        node: String,
+        text: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Replace the labelled texts: --detail "現況=…" --detail "必要事業量=…".
+    Details {
+        node: String,
+        #[arg(long = "detail")]
+        details: Vec<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Move {
+        node: String,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long)]
+        order: Option<u64>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Retire {
+        node: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// 再掲: list the node also under another node.
+    CrossList {
+        node: String,
+        under: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Uncross {
+        node: String,
+        under: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// 再掲 of an item outside the ledger, by its printed reference.
+    CrossRef {
+        node: String,
+        reference: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Departments {
+        node: String,
+        #[arg(long = "dept")]
+        departments: Vec<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Subcommand)]
+enum MilestoneCmd {
+    Set {
+        node: String,
+        year: String,
+        text: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Withdraw {
+        node: String,
+        year: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Subcommand)]
+enum IndicatorCmd {
+    Define {
+        indicator: String,
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[arg(long, default_value = "unspecified")]
+        direction: String,
+        #[arg(long)]
+        cumulative: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Revise {
+        indicator: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        direction: Option<String>,
+        #[arg(long)]
+        cumulative: Option<bool>,
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    Retire {
+        indicator: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Baseline {
+        indicator: String,
+        value: String,
+        #[arg(long)]
+        year: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Subcommand)]
+enum TargetCmd {
+    /// Set or revise a target: "2", "60以上", "—" for no target this year. A revision needs --reason.
+    Set {
+        indicator: String,
+        year: String,
+        target: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Withdraw {
+        indicator: String,
+        year: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgressCmd {
+    Report {
+        indicator: String,
+        year: String,
+        value: String,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    Correct {
+        indicator: String,
+        year: String,
+        value: String,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+fn refused(msg: impl Into<String>) -> anyhow::Error {
+    Exit::Refused(msg.into()).into()
+}
+
+/// A date, or a fiscal year meaning its 1 April.
+fn parse_effective(field: &str, s: &str) -> Result<NaiveDate> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(d);
+    }
+    match s.parse::<FiscalYear>() {
+        Ok(fy) => Ok(fy.start()),
+        Err(e) => {
+            Err(refused(format!("{field}: {s:?} is neither a date (YYYY-MM-DD) nor a fiscal year ({})", e.reason)))
+        }
+    }
+}
+
+fn point(p: &PointArgs) -> Result<Option<Point>> {
+    Ok(if let Some(s) = p.at {
+        Some(Point::Seq(s))
+    } else if let Some(t) = &p.as_of {
+        let t = DateTime::parse_from_rfc3339(t)
+            .map_err(|_| refused(format!("--as-of: {t:?} is not an RFC 3339 instant")))?;
+        Some(Point::AsOf(t.with_timezone(&Utc)))
+    } else if let Some(d) = &p.effective {
+        Some(Point::Effective(parse_effective("--effective", d)?))
+    } else {
+        None
+    })
+}
+
+fn ledger_exists(dir: &Path) -> bool {
+    dir.join("sled").exists()
+}
+
+fn open_existing(dir: &Path) -> Result<Ledger> {
+    if !ledger_exists(dir) {
+        return Err(refused(format!("no ledger in {} (run `planledger init` first, or pass --data)", dir.display())));
+    }
+    Ledger::open(dir).with_context(|| format!("opening the ledger in {}", dir.display()))
+}
+
+fn ledger_error(e: LedgerError) -> anyhow::Error {
+    match e {
+        LedgerError::Refused { error, .. } => refused(format!("refused: {}: {}", error.field, error.reason)),
+        LedgerError::VersionConflict { .. } | LedgerError::IdempotencyMismatch { .. } => refused(e.to_string()),
+        LedgerError::Import(v) => refused(format!("import refused: seq {}: {}", v.seq, v.what)),
+        other => anyhow!(other),
+    }
+}
+
+impl Who {
+    fn meta(&self) -> Result<Meta> {
+        Ok(Meta {
+            actor: Actor {
+                id: self.actor.clone(),
+                name: self.actor_name.clone().unwrap_or_else(|| self.actor.clone()),
+                department: self.department.clone(),
+            },
+            authority: self.authority.clone(),
+            reason: self.reason.clone(),
+            effective: match &self.effective {
+                Some(s) => parse_effective("--effective", s)?,
+                None => Utc::now().date_naive(),
+            },
+        })
+    }
+}
+
+fn write_one(data: &Path, cmd: Command, who: &Who) -> Result<ExitCode> {
+    let ledger = open_existing(data)?;
+    let req = AppendRequest {
+        commands: vec![cmd],
+        meta: who.meta()?,
+        expected_version: who.expect_version,
+        idempotency_key: who.idempotency_key.clone(),
+    };
+    let out = ledger.append_blocking(req).map_err(ledger_error)?;
+    ledger.close();
+    if who.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for e in &out.events {
+            println!("appended seq {} {}", e.seq, e.hash);
+        }
+        if out.replayed {
+            println!("(a retry: these events were appended by the first request with this idempotency key)");
+        }
+        println!("plan {} is now at version {}", out.plan, out.version);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_details(ds: &[String]) -> Result<Vec<Detail>> {
+    ds.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            d.split_once('=')
+                .map(|(l, t)| Detail { label: l.to_string(), text: t.to_string() })
+                .ok_or_else(|| refused(format!("--detail[{i}]: expected LABEL=TEXT")))
+        })
+        .collect()
+}
+
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let data = cli.data.as_path();
+    match cli.cmd {
+        Cmd::Init => {
+            if ledger_exists(data) {
+                return Err(refused(format!("a ledger already exists in {}", data.display())));
+            }
+            Ledger::open(data)?.close();
+            println!("initialised an empty ledger in {}", data.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Import { files } => {
+            if files.is_empty() {
+                return Err(refused("import: name at least one ledger file"));
+            }
+            let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open(data)? };
+            let mut lines = Vec::new();
+            for f in &files {
+                let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                lines.extend(split_lines(&bytes).map_err(|e| refused(format!("{}: {}", f.display(), e.what)))?);
+            }
+            let n = lines.len();
+            let head = ledger.import_blocking(lines).map_err(ledger_error)?;
+            ledger.close();
+            println!("imported {n} events; the ledger has {} events, head {}", head.len, head.hash);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Export { out } => {
+            let ledger = open_existing(data)?;
+            let len = ledger.head().len;
+            let mut w: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut from = 0;
+            while from < len {
+                for (_, bytes) in ledger.read_events(from, 10_000).map_err(ledger_error)? {
+                    w.write_all(&bytes)?;
+                    w.write_all(b"\n")?;
+                    from += 1;
+                }
+            }
+            w.flush()?;
+            if let Some(p) = out {
+                eprintln!("exported {len} events to {}", p.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Verify { file } => verify(data, &file),
+        Cmd::Plans { json } => {
+            let ledger = open_existing(data)?;
+            let p = ledger.read();
+            let plans: Vec<_> = p.state.plans.keys().filter_map(|id| projection::view::summary(&p.state, id)).collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plans)?);
+            } else {
+                print::plans(&plans);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Show { plan, point: pa, json } => {
+            let ledger = open_existing(data)?;
+            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
+            let pt = point(&pa)?;
+            let view = match pt {
+                None => projection::view_plan(&ledger.read().state, &id),
+                Some(pt) => {
+                    let records = ledger.records(0, u64::MAX).map_err(ledger_error)?;
+                    projection::view_plan(&projection::replay(&records, Some(pt)), &id)
+                }
+            };
+            let Some(view) = view else {
+                return Err(refused(match pt {
+                    Some(pt) => format!("plan: {id} did not exist at {}", pt.describe()),
+                    None => format!("plan: {id} does not exist"),
+                }));
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print::plan(&view, pt);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::History { id, json } => {
+            let ledger = open_existing(data)?;
+            let (key, title) = {
+                let p = ledger.read();
+                if let Some(i) = IndicatorId::new(id.as_str()).ok().and_then(|i| p.state.indicators.get(&i)) {
+                    (format!("indicator:{id}"), format!("指標 indicator {} 【{}】（{}）", i.id, i.name, i.unit))
+                } else if let Some(n) = NodeId::new(id.as_str()).ok().and_then(|n| p.state.nodes.get(&n)) {
+                    (format!("node:{id}"), format!("ノード node {} {} {}", n.id, n.code, n.title))
+                } else if let Some(pl) = PlanId::new(id.as_str()).ok().and_then(|i| p.state.plans.get(&i)) {
+                    (format!("plan:{id}"), format!("計画 plan {} {}", pl.id, pl.title))
+                } else {
+                    return Err(refused(format!("id: no indicator, node or plan {id:?}")));
+                }
+            };
+            let records = ledger.records_for(&key).map_err(ledger_error)?;
+            let h = projection::history(&records);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&h)?);
+            } else {
+                print::history(&title, &h);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::ImportPlan { file, who, dry_run } => import_plan(data, &file, &who, dry_run),
+        Cmd::BuildSeeds { manifest, check } => build_seeds(&manifest, check),
+        Cmd::Bench(args) => bench::run(data, args),
+        Cmd::Plan(c) => match c {
+            PlanCmd::Create { plan, municipality, code, title, kind, from, to, status, levels, predecessor, who } => {
+                write_one(
+                    data,
+                    Command::CreatePlan {
+                        plan,
+                        municipality,
+                        municipality_code: code,
+                        title,
+                        kind,
+                        period_from: from,
+                        period_to: to,
+                        status,
+                        levels,
+                        predecessor,
+                    },
+                    &who,
+                )
+            }
+            PlanCmd::Revise { plan, title, kind, from, to, levels, who } => write_one(
+                data,
+                Command::RevisePlan { plan, title, kind, period_from: from, period_to: to, levels },
+                &who,
+            ),
+            PlanCmd::Status { plan, status, who } => write_one(data, Command::ChangePlanStatus { plan, status }, &who),
+        },
+        Cmd::Node(c) => match c {
+            NodeCmd::Add { plan, node, parent, order, code, title, text, departments, who } => write_one(
+                data,
+                Command::AddNode { plan, node, parent, order, code, title, text, details: vec![], departments },
+                &who,
+            ),
+            NodeCmd::Rename { node, code, title, who } => {
+                write_one(data, Command::RenameNode { node, code, title }, &who)
+            }
+            NodeCmd::Text { node, text, who } => write_one(data, Command::ReviseNodeText { node, text }, &who),
+            NodeCmd::Details { node, details, who } => {
+                write_one(data, Command::ReviseNodeDetails { node, details: parse_details(&details)? }, &who)
+            }
+            NodeCmd::Move { node, parent, order, who } => {
+                write_one(data, Command::MoveNode { node, parent, order }, &who)
+            }
+            NodeCmd::Retire { node, who } => write_one(data, Command::RetireNode { node }, &who),
+            NodeCmd::CrossList { node, under, who } => write_one(data, Command::CrossListNode { node, under }, &who),
+            NodeCmd::Uncross { node, under, who } => write_one(data, Command::RemoveCrossListing { node, under }, &who),
+            NodeCmd::CrossRef { node, reference, who } => {
+                write_one(data, Command::CrossReferenceNode { node, reference }, &who)
+            }
+            NodeCmd::Departments { node, departments, who } => {
+                write_one(data, Command::AssignDepartments { node, departments }, &who)
+            }
+        },
+        Cmd::Milestone(c) => match c {
+            MilestoneCmd::Set { node, year, text, who } => {
+                write_one(data, Command::SetMilestone { node, fiscal_year: year, text }, &who)
+            }
+            MilestoneCmd::Withdraw { node, year, who } => {
+                write_one(data, Command::WithdrawMilestone { node, fiscal_year: year }, &who)
+            }
+        },
+        Cmd::Indicator(c) => match c {
+            IndicatorCmd::Define { indicator, node, name, unit, direction, cumulative, note, who } => write_one(
+                data,
+                Command::DefineIndicator { indicator, node, name, unit, direction, cumulative, note },
+                &who,
+            ),
+            IndicatorCmd::Revise { indicator, name, unit, direction, cumulative, note, who } => {
+                write_one(data, Command::ReviseIndicator { indicator, name, unit, direction, cumulative, note }, &who)
+            }
+            IndicatorCmd::Retire { indicator, who } => write_one(data, Command::RetireIndicator { indicator }, &who),
+            IndicatorCmd::Baseline { indicator, value, year, note, who } => {
+                write_one(data, Command::SetBaseline { indicator, value, fiscal_year: year, note }, &who)
+            }
+        },
+        Cmd::Target(c) => match c {
+            TargetCmd::Set { indicator, year, target, who } => {
+                write_one(data, Command::SetTarget { indicator, fiscal_year: year, target }, &who)
+            }
+            TargetCmd::Withdraw { indicator, year, who } => {
+                write_one(data, Command::WithdrawTarget { indicator, fiscal_year: year }, &who)
+            }
+        },
+        Cmd::Progress(c) => match c {
+            ProgressCmd::Report { indicator, year, value, as_of, note, who } => {
+                write_one(data, Command::ReportProgress { indicator, fiscal_year: year, value, as_of, note }, &who)
+            }
+            ProgressCmd::Correct { indicator, year, value, as_of, note, who } => {
+                write_one(data, Command::CorrectProgress { indicator, fiscal_year: year, value, as_of, note }, &who)
+            }
+        },
+    }
+}
+
+fn verify(data: &Path, files: &[PathBuf]) -> Result<ExitCode> {
+    if files.is_empty() {
+        if !ledger_exists(data) {
+            return Err(refused(format!("no ledger in {}", data.display())));
+        }
+        return match verify_dir(data) {
+            Ok(s) => {
+                println!("ok: {} events, head {}", s.count, s.head);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(Exit::VerifyFailed(match e.seq() {
+                Some(seq) => format!("verification FAILED: first bad event seq {seq}: {e}"),
+                None => format!("verification FAILED: {e}"),
+            })
+            .into()),
+        };
+    }
+    let mut all = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let lines = split_lines(&bytes)
+            .map_err(|e| Exit::VerifyFailed(format!("verification FAILED: {}: {}", f.display(), e.what)))?;
+        all.extend(lines);
+    }
+    // A file that starts at seq 0 is checked in full; one that continues another ledger is checked as a segment.
+    let verifier = match all.first().map(|l| planledger::events::Record::decode(l)) {
+        Some(Ok(r)) if r.seq.0 > 0 => ChainVerifier::segment(r.seq, r.prev),
+        _ => ChainVerifier::new(),
+    };
+    let rules = verifier.checks_rules();
+    let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+    match verify_lines(verifier, refs) {
+        Ok((s, _)) => {
+            if rules {
+                println!("ok: {} events, head {}", s.count, s.head);
+            } else {
+                println!(
+                    "ok: {} events (seq {}..={}), head {}; a segment continuing an earlier file: encoding, seq and chain \
+                     verified; give the earlier files too to check the plan rules",
+                    s.count,
+                    s.first,
+                    s.first + s.count.saturating_sub(1),
+                    s.head
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            Err(Exit::VerifyFailed(format!("verification FAILED: first bad event seq {}: {}", e.seq, e.what)).into())
+        }
+    }
+}
+
+fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Result<ExitCode> {
+    let name = file.display().to_string();
+    let table = plantable::load(file).map_err(|e| refused(e.to_string()))?;
+    let r = &table.record;
+    let actor_id = who.actor.clone().or_else(|| r.actor.as_ref().map(|a| a.id.clone()));
+    let Some(actor_id) = actor_id else {
+        return Err(refused("--actor: required (or an actor in the table's [record] section)"));
+    };
+    let from_table = r.actor.as_ref().filter(|a| a.id == actor_id);
+    let meta = Meta {
+        actor: Actor {
+            name: who
+                .actor_name
+                .clone()
+                .or_else(|| from_table.map(|a| a.name.clone()))
+                .unwrap_or_else(|| actor_id.clone()),
+            department: who.department.clone().or_else(|| from_table.map(|a| a.department.clone())).unwrap_or_default(),
+            id: actor_id,
+        },
+        authority: who.authority.clone().or_else(|| r.authority.clone()),
+        reason: who.reason.clone().or_else(|| r.reason.clone()),
+        effective: match &who.effective {
+            Some(s) => parse_effective("--effective", s)?,
+            None => r.effective.unwrap_or_else(|| Utc::now().date_naive()),
+        },
+    };
+    let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open(data)? };
+    {
+        let p = ledger.read();
+        plantable::check(&name, &table, &p.state, &meta).map_err(|e| refused(e.to_string()))?;
+    }
+    if dry_run {
+        println!(
+            "{name}: {} commands check out against the ledger; nothing appended (--dry-run)",
+            table.commands.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let req = AppendRequest {
+        commands: table.commands.into_iter().map(|(_, c)| c).collect(),
+        meta,
+        expected_version: Some(0),
+        idempotency_key: None,
+    };
+    let out = ledger.append_blocking(req).map_err(ledger_error)?;
+    ledger.close();
+    let (first, last) =
+        (out.events.first().map(|e| e.seq.0).unwrap_or(0), out.events.last().map(|e| e.seq.0).unwrap_or(0));
+    println!("{name}: appended {} events (seq {first}..={last}) creating plan {}", out.events.len(), out.plan);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    seed: Vec<ManifestEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestEntry {
+    source: String,
+    ledger: String,
+}
+
+fn build_seeds(manifest: &Path, check: bool) -> Result<ExitCode> {
+    let base = manifest.parent().unwrap_or(Path::new("."));
+    let m: Manifest =
+        toml::from_str(&std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?)
+            .map_err(|e| refused(format!("{}: {e}", manifest.display())))?;
+    let mut tables = Vec::new();
+    for e in &m.seed {
+        let p = base.join(&e.source);
+        tables.push((p.display().to_string(), plantable::load(&p).map_err(|e| refused(e.to_string()))?));
+    }
+    let built = plantable::build_ledger(&tables).map_err(|e| refused(e.to_string()))?;
+    let mut differ = 0;
+    for (entry, (plan, lines)) in m.seed.iter().zip(built) {
+        let path = base.join(&entry.ledger);
+        let mut bytes = Vec::new();
+        for l in &lines {
+            bytes.extend_from_slice(l);
+            bytes.push(b'\n');
+        }
+        if check {
+            let same = std::fs::read(&path).map(|b| b == bytes).unwrap_or(false);
+            println!(
+                "{} {} ({} events, plan {plan})",
+                if same { "same" } else { "DIFFERS" },
+                path.display(),
+                lines.len()
+            );
+            differ += usize::from(!same);
+        } else {
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {} ({} events, plan {plan})", path.display(), lines.len());
+        }
+    }
+    if differ > 0 {
+        return Err(Exit::VerifyFailed(format!("{differ} seed ledger file(s) differ from their sources")).into());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,111 @@
+//! Human-readable output: Japanese plan text as it is, fiscal years as 2016年度（平成28年度）.
+
+use planledger::projection::view::PlanSummary;
+use planledger::projection::{HistoryEntry, NodeView, PlanView, Point, view::target_with_unit};
+
+fn period(p: &PlanSummary) -> String {
+    p.period.map(|p| p.label()).unwrap_or_else(|| "計画期間の記載なし".into())
+}
+
+pub fn plans(plans: &[PlanSummary]) {
+    if plans.is_empty() {
+        println!("(no plans)");
+    }
+    for p in plans {
+        println!("{}  {}（{}） {} 〔{}〕 {}", p.id, p.municipality, p.municipality_code, p.title, p.kind, p.status);
+        println!("    {}  nodes {}  indicators {}  version {}", period(p), p.nodes, p.indicators, p.version);
+    }
+}
+
+pub fn plan(v: &PlanView, point: Option<Point>) {
+    let p = &v.plan;
+    if let Some(pt) = point {
+        println!("*** past view: {} ***", pt.describe());
+    }
+    println!("{}  [{}]", p.title, p.id);
+    println!(
+        "{}（{}） {}  {}  状態 {}  version {}",
+        p.municipality,
+        p.municipality_code,
+        p.kind,
+        period(p),
+        p.status,
+        p.version
+    );
+    if let Some(pre) = &p.predecessor {
+        println!("前段階 predecessor: {pre}");
+    }
+    for n in &v.nodes {
+        node(n, 0);
+    }
+}
+
+fn node(n: &NodeView, depth: usize) {
+    let pad = "  ".repeat(depth);
+    let level = n.level.as_deref().map(|l| format!(" 〔{l}〕")).unwrap_or_default();
+    println!("{pad}{} {}{level}  ({})", n.code, n.title, n.id);
+    if !n.departments.is_empty() {
+        println!("{pad}  実施課: {}", n.departments.join("、"));
+    }
+    if let Some(r) = &n.cross_reference {
+        println!("{pad}  再掲元: {r}");
+    }
+    for u in &n.cross_listed_under {
+        println!("{pad}  再掲先: {u}");
+    }
+    for d in &n.details {
+        println!("{pad}  {}: {}", d.label, d.text.replace('\n', " / "));
+    }
+    for m in &n.milestones {
+        println!("{pad}  {}: {}", m.fiscal_year.label(), m.text.replace('\n', " / "));
+    }
+    for i in &n.indicators {
+        let mut flags = Vec::new();
+        if i.cumulative {
+            flags.push("累計".to_string());
+        }
+        if !i.note.is_empty() {
+            flags.push(i.note.clone());
+        }
+        let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join("・")) };
+        println!("{pad}  【{}】{flags} 単位 {}  [{}]", i.name, if i.unit.is_empty() { "—" } else { &i.unit }, i.id);
+        for r in &i.series {
+            let target =
+                r.target.as_ref().map(|t| target_with_unit(t, &i.unit)).unwrap_or_else(|| "（目標なし）".into());
+            let actual =
+                r.actual.as_ref().map(|a| format!("{}{}", a.value.grouped(), i.unit)).unwrap_or_else(|| "—".into());
+            println!("{pad}    {}  目標 {target}  実績 {actual}  {}", r.fiscal_year.label(), r.evaluation.label());
+        }
+    }
+    for c in &n.children {
+        node(c, depth + 1);
+    }
+}
+
+pub fn history(title: &str, h: &[HistoryEntry]) {
+    println!("{title}");
+    for e in h {
+        println!(
+            "seq {}  {}  {}  記録 {}  施行 {}",
+            e.seq,
+            e.event,
+            e.actor.name,
+            e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.effective
+        );
+        if !e.actor.department.is_empty() {
+            println!("    部署 department: {}", e.actor.department);
+        }
+        if let Some(a) = &e.authority {
+            println!("    根拠 authority: {a}");
+        }
+        if let Some(r) = &e.reason {
+            println!("    理由 reason: {r}");
+        }
+        for c in &e.changes {
+            let old = c.old.as_deref().unwrap_or("—");
+            let new = c.new.as_deref().unwrap_or("—");
+            println!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));
+        }
+    }
+}

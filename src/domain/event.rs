@@ -1,0 +1,286 @@
+//! Domain events: every change to a plan, named in the past tense. Field order here is the stored byte order.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::fiscal_year::FiscalYear;
+use super::ids::{IndicatorId, NodeId, PlanId};
+use super::model::{Baseline, Detail, Period, PlanStatus};
+use super::municipality::Municipality;
+use super::value::{Direction, PlanValue, Target};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum PlanEvent {
+    PlanCreated {
+        plan: PlanId,
+        municipality: Municipality,
+        title: String,
+        kind: String,
+        period: Option<Period>,
+        status: PlanStatus,
+        levels: Vec<String>,
+        predecessor: Option<PlanId>,
+    },
+    PlanRevised {
+        plan: PlanId,
+        title: String,
+        kind: String,
+        period: Option<Period>,
+        levels: Vec<String>,
+    },
+    PlanStatusChanged {
+        plan: PlanId,
+        previous: PlanStatus,
+        status: PlanStatus,
+    },
+    NodeAdded {
+        plan: PlanId,
+        node: NodeId,
+        parent: Option<NodeId>,
+        order: u64,
+        code: String,
+        title: String,
+        text: String,
+        details: Vec<Detail>,
+        departments: Vec<String>,
+    },
+    NodeRenamed {
+        plan: PlanId,
+        node: NodeId,
+        code: String,
+        title: String,
+    },
+    NodeTextRevised {
+        plan: PlanId,
+        node: NodeId,
+        text: String,
+    },
+    NodeDetailsRevised {
+        plan: PlanId,
+        node: NodeId,
+        details: Vec<Detail>,
+    },
+    NodeMoved {
+        plan: PlanId,
+        node: NodeId,
+        parent: Option<NodeId>,
+        order: u64,
+    },
+    NodeRetired {
+        plan: PlanId,
+        node: NodeId,
+    },
+    NodeCrossListed {
+        plan: PlanId,
+        node: NodeId,
+        under: NodeId,
+    },
+    NodeCrossListingRemoved {
+        plan: PlanId,
+        node: NodeId,
+        under: NodeId,
+    },
+    NodeCrossReferenced {
+        plan: PlanId,
+        node: NodeId,
+        reference: String,
+    },
+    DepartmentsAssigned {
+        plan: PlanId,
+        node: NodeId,
+        departments: Vec<String>,
+    },
+    MilestoneSet {
+        plan: PlanId,
+        node: NodeId,
+        fiscal_year: FiscalYear,
+        text: String,
+    },
+    MilestoneWithdrawn {
+        plan: PlanId,
+        node: NodeId,
+        fiscal_year: FiscalYear,
+    },
+    IndicatorDefined {
+        plan: PlanId,
+        indicator: IndicatorId,
+        node: NodeId,
+        name: String,
+        unit: String,
+        direction: Direction,
+        cumulative: bool,
+        note: String,
+    },
+    IndicatorRevised {
+        plan: PlanId,
+        indicator: IndicatorId,
+        name: String,
+        unit: String,
+        direction: Direction,
+        cumulative: bool,
+        note: String,
+    },
+    IndicatorRetired {
+        plan: PlanId,
+        indicator: IndicatorId,
+    },
+    BaselineSet {
+        plan: PlanId,
+        indicator: IndicatorId,
+        baseline: Baseline,
+    },
+    TargetSet {
+        plan: PlanId,
+        indicator: IndicatorId,
+        fiscal_year: FiscalYear,
+        target: Target,
+    },
+    TargetRevised {
+        plan: PlanId,
+        indicator: IndicatorId,
+        fiscal_year: FiscalYear,
+        previous: Target,
+        target: Target,
+    },
+    TargetWithdrawn {
+        plan: PlanId,
+        indicator: IndicatorId,
+        fiscal_year: FiscalYear,
+        previous: Target,
+    },
+    ProgressReported {
+        plan: PlanId,
+        indicator: IndicatorId,
+        fiscal_year: FiscalYear,
+        value: PlanValue,
+        as_of: Option<NaiveDate>,
+        note: String,
+    },
+    ProgressCorrected {
+        plan: PlanId,
+        indicator: IndicatorId,
+        fiscal_year: FiscalYear,
+        previous: PlanValue,
+        value: PlanValue,
+        as_of: Option<NaiveDate>,
+        note: String,
+    },
+}
+
+/// Which entity an event concerns, for indexes and history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject<'a> {
+    Plan,
+    Node(&'a NodeId),
+    Indicator(&'a IndicatorId),
+}
+
+impl PlanEvent {
+    pub fn plan(&self) -> &PlanId {
+        use PlanEvent::*;
+        match self {
+            PlanCreated { plan, .. }
+            | PlanRevised { plan, .. }
+            | PlanStatusChanged { plan, .. }
+            | NodeAdded { plan, .. }
+            | NodeRenamed { plan, .. }
+            | NodeTextRevised { plan, .. }
+            | NodeDetailsRevised { plan, .. }
+            | NodeMoved { plan, .. }
+            | NodeRetired { plan, .. }
+            | NodeCrossListed { plan, .. }
+            | NodeCrossListingRemoved { plan, .. }
+            | NodeCrossReferenced { plan, .. }
+            | DepartmentsAssigned { plan, .. }
+            | MilestoneSet { plan, .. }
+            | MilestoneWithdrawn { plan, .. }
+            | IndicatorDefined { plan, .. }
+            | IndicatorRevised { plan, .. }
+            | IndicatorRetired { plan, .. }
+            | BaselineSet { plan, .. }
+            | TargetSet { plan, .. }
+            | TargetRevised { plan, .. }
+            | TargetWithdrawn { plan, .. }
+            | ProgressReported { plan, .. }
+            | ProgressCorrected { plan, .. } => plan,
+        }
+    }
+
+    /// The node or indicator the event changes (the plan itself for plan-level events).
+    pub fn subject(&self) -> Subject<'_> {
+        use PlanEvent::*;
+        match self {
+            PlanCreated { .. } | PlanRevised { .. } | PlanStatusChanged { .. } => Subject::Plan,
+            NodeAdded { node, .. }
+            | NodeRenamed { node, .. }
+            | NodeTextRevised { node, .. }
+            | NodeDetailsRevised { node, .. }
+            | NodeMoved { node, .. }
+            | NodeRetired { node, .. }
+            | NodeCrossListed { node, .. }
+            | NodeCrossListingRemoved { node, .. }
+            | NodeCrossReferenced { node, .. }
+            | DepartmentsAssigned { node, .. }
+            | MilestoneSet { node, .. }
+            | MilestoneWithdrawn { node, .. } => Subject::Node(node),
+            IndicatorDefined { indicator, .. }
+            | IndicatorRevised { indicator, .. }
+            | IndicatorRetired { indicator, .. }
+            | BaselineSet { indicator, .. }
+            | TargetSet { indicator, .. }
+            | TargetRevised { indicator, .. }
+            | TargetWithdrawn { indicator, .. }
+            | ProgressReported { indicator, .. }
+            | ProgressCorrected { indicator, .. } => Subject::Indicator(indicator),
+        }
+    }
+
+    /// Every entity id the event should be indexed under: its plan, its subject, and any second node it names.
+    pub fn index_keys(&self) -> Vec<String> {
+        let mut keys = vec![format!("plan:{}", self.plan())];
+        match self.subject() {
+            Subject::Plan => {}
+            Subject::Node(n) => keys.push(format!("node:{n}")),
+            Subject::Indicator(i) => keys.push(format!("indicator:{i}")),
+        }
+        match self {
+            PlanEvent::NodeCrossListed { under, .. } | PlanEvent::NodeCrossListingRemoved { under, .. } => {
+                keys.push(format!("node:{under}"))
+            }
+            PlanEvent::IndicatorDefined { node, .. } => keys.push(format!("node:{node}")),
+            _ => {}
+        }
+        keys
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        use PlanEvent::*;
+        match self {
+            PlanCreated { .. } => "PlanCreated",
+            PlanRevised { .. } => "PlanRevised",
+            PlanStatusChanged { .. } => "PlanStatusChanged",
+            NodeAdded { .. } => "NodeAdded",
+            NodeRenamed { .. } => "NodeRenamed",
+            NodeTextRevised { .. } => "NodeTextRevised",
+            NodeDetailsRevised { .. } => "NodeDetailsRevised",
+            NodeMoved { .. } => "NodeMoved",
+            NodeRetired { .. } => "NodeRetired",
+            NodeCrossListed { .. } => "NodeCrossListed",
+            NodeCrossListingRemoved { .. } => "NodeCrossListingRemoved",
+            NodeCrossReferenced { .. } => "NodeCrossReferenced",
+            DepartmentsAssigned { .. } => "DepartmentsAssigned",
+            MilestoneSet { .. } => "MilestoneSet",
+            MilestoneWithdrawn { .. } => "MilestoneWithdrawn",
+            IndicatorDefined { .. } => "IndicatorDefined",
+            IndicatorRevised { .. } => "IndicatorRevised",
+            IndicatorRetired { .. } => "IndicatorRetired",
+            BaselineSet { .. } => "BaselineSet",
+            TargetSet { .. } => "TargetSet",
+            TargetRevised { .. } => "TargetRevised",
+            TargetWithdrawn { .. } => "TargetWithdrawn",
+            ProgressReported { .. } => "ProgressReported",
+            ProgressCorrected { .. } => "ProgressCorrected",
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! One event as stored: the envelope fields and the domain event, encoded as one canonical JSON line.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::model::{Actor, Meta};
+use crate::domain::{EventHash, PlanEvent, Seq};
+
+/// The value of the `v` field: the version of the record layout.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// A stored event. Field order is the byte order of the stored line (docs/FORMAT.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub v: u64,
+    pub seq: Seq,
+    pub prev: EventHash,
+    #[serde(with = "instant")]
+    pub recorded_at: DateTime<Utc>,
+    pub effective: NaiveDate,
+    pub actor: Actor,
+    pub authority: Option<String>,
+    pub reason: Option<String>,
+    pub event: PlanEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("not a valid record: {0}")]
+    Malformed(String),
+    #[error("not in canonical form (the stored bytes must equal the record's canonical encoding)")]
+    NotCanonical,
+    #[error("unsupported record version {0}")]
+    Version(u64),
+}
+
+/// `recorded_at` is always written with microseconds and `Z`, so every instant has exactly one spelling.
+mod instant {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format(FORMAT).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        NaiveDateTime::parse_from_str(&s, FORMAT)
+            .map(|n| n.and_utc())
+            .map_err(|_| serde::de::Error::custom("recorded_at must be YYYY-MM-DDTHH:MM:SS.ffffffZ"))
+    }
+}
+
+/// Truncates an instant to the stored precision (microseconds), so a record built in memory equals its decoding.
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+impl Record {
+    pub fn new(seq: Seq, prev: EventHash, recorded_at: DateTime<Utc>, meta: &Meta, event: PlanEvent) -> Self {
+        Self {
+            v: FORMAT_VERSION,
+            seq,
+            prev,
+            recorded_at: to_micros(recorded_at),
+            effective: meta.effective,
+            actor: meta.actor.clone(),
+            authority: meta.authority.clone(),
+            reason: meta.reason.clone(),
+            event,
+        }
+    }
+
+    /// The canonical bytes: compact JSON in declaration order, UTF-8 unescaped, no trailing newline.
+    pub fn encode(&self) -> Vec<u8> {
+        // Invariant: every field serializes to JSON without error (strings, integers, and maps with string keys).
+        serde_json::to_vec(self).expect("records always serialize")
+    }
+
+    pub fn hash(&self) -> EventHash {
+        EventHash::of(&self.encode())
+    }
+
+    /// Parses stored bytes and checks that they are the canonical encoding of what they parse to.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let r: Record = serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        if r.v != FORMAT_VERSION {
+            return Err(RecordError::Version(r.v));
+        }
+        if r.encode() != bytes {
+            return Err(RecordError::NotCanonical);
+        }
+        Ok(r)
+    }
+
+    pub fn meta(&self) -> Meta {
+        Meta {
+            actor: self.actor.clone(),
+            authority: self.authority.clone(),
+            reason: self.reason.clone(),
+            effective: self.effective,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! planledger: an event-sourced, tamper-evident revision ledger for Japanese municipal comprehensive plans.
+#![forbid(unsafe_code)]
+
+pub mod domain;
+pub mod events;
+pub mod ledger;
+pub mod log;
+pub mod plantable;
+pub mod projection;
+pub mod synth;

@@ -1,0 +1,250 @@
+//! The event log on sled: the only module that touches storage. One `Log` type: atomic multi-tree commits made
+//! durable with a flush and a real fsync, reads by seq, the entity index and durable idempotency records.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::domain::EventHash;
+
+/// Layout version of the trees below; a data dir of another version is refused rather than misread.
+const STORE_VERSION: &[u8] = b"planledger-store-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("storage error: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("I/O error on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the stored ledger is corrupt{}: {what}", seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
+    Corruption { seq: Option<u64>, what: String },
+}
+
+impl LogError {
+    fn corrupt(seq: Option<u64>, what: impl Into<String>) -> Self {
+        Self::Corruption { seq, what: what.into() }
+    }
+}
+
+/// Position and hash of the last event; `len` is the number of events (the next seq).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub len: u64,
+    pub hash: EventHash,
+}
+
+/// One event to store with its index entries.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    pub hash: EventHash,
+    pub index_keys: Vec<String>,
+}
+
+/// Everything one commit writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub entries: Vec<Entry>,
+    /// Idempotency key → the stored outcome of the request.
+    pub idempotency: Vec<(String, Vec<u8>)>,
+}
+
+pub struct Log {
+    db: sled::Db,
+    events: sled::Tree,
+    hashes: sled::Tree,
+    meta: sled::Tree,
+    idem: sled::Tree,
+    index: sled::Tree,
+    /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
+    /// power loss on all hardware.
+    data_file: File,
+    dir: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+    move |source| LogError::Io { path: path.to_path_buf(), source }
+}
+
+fn index_key(entity: &str, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(entity.len() + 9);
+    k.extend_from_slice(entity.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn seq_of(key: &[u8]) -> Result<u64, LogError> {
+    let arr: [u8; 8] = key.try_into().map_err(|_| LogError::corrupt(None, "an event key is not 8 bytes"))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir` and checks that the stored head matches the last event's bytes.
+    pub fn open(dir: &Path) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let db = sled::Config::new().path(dir.join("sled")).open()?;
+        let data_path = dir.join("sled").join("db");
+        let data_file = File::open(&data_path).map_err(io(&data_path))?;
+        let log = Self {
+            events: db.open_tree("events")?,
+            hashes: db.open_tree("hashes")?,
+            meta: db.open_tree("meta")?,
+            idem: db.open_tree("idempotency")?,
+            index: db.open_tree("index")?,
+            db,
+            data_file,
+            dir: dir.to_path_buf(),
+        };
+        match log.meta.get("store")? {
+            Some(v) if v.as_ref() == STORE_VERSION => {}
+            Some(v) => {
+                return Err(LogError::corrupt(
+                    None,
+                    format!("unknown store version {:?}", String::from_utf8_lossy(&v)),
+                ));
+            }
+            None if log.events.is_empty() => {
+                log.meta.insert("store", STORE_VERSION)?;
+                log.sync()?;
+            }
+            None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
+        }
+        log.check_head()?;
+        Ok(log)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn check_head(&self) -> Result<(), LogError> {
+        let head = self.head()?;
+        let last = self.events.last()?;
+        match (head.len, last) {
+            (0, None) => Ok(()),
+            (0, Some((k, _))) => {
+                Err(LogError::corrupt(Some(seq_of(&k)?), "events are stored beyond the recorded head"))
+            }
+            (n, None) => Err(LogError::corrupt(Some(n - 1), "the recorded head names an event that is not stored")),
+            (n, Some((k, bytes))) => {
+                let seq = seq_of(&k)?;
+                if seq != n - 1 {
+                    return Err(LogError::corrupt(
+                        Some(seq),
+                        format!("the last stored event is {seq} but the head says {}", n - 1),
+                    ));
+                }
+                if EventHash::of(&bytes) != head.hash {
+                    return Err(LogError::corrupt(
+                        Some(seq),
+                        "the last event's bytes do not hash to the recorded head",
+                    ));
+                }
+                if self.events.len() as u64 != n {
+                    return Err(LogError::corrupt(
+                        None,
+                        format!("{} events stored but the head says {n}", self.events.len()),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The recorded head.
+    pub fn head(&self) -> Result<Head, LogError> {
+        match self.meta.get("head")? {
+            None => Ok(Head { len: 0, hash: EventHash::ZERO }),
+            Some(v) if v.len() == 40 => {
+                let len = u64::from_be_bytes(v[..8].try_into().map_err(|_| LogError::corrupt(None, "bad head"))?);
+                let mut h = [0u8; 32];
+                h.copy_from_slice(&v[8..]);
+                Ok(Head { len, hash: EventHash(h) })
+            }
+            Some(_) => Err(LogError::corrupt(None, "the recorded head is not 40 bytes")),
+        }
+    }
+
+    pub fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.events.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// The hash recorded for `seq` when it was appended.
+    pub fn stored_hash(&self, seq: u64) -> Result<Option<EventHash>, LogError> {
+        match self.hashes.get(seq.to_be_bytes())? {
+            None => Ok(None),
+            Some(v) => {
+                let arr: [u8; 32] =
+                    v.as_ref().try_into().map_err(|_| LogError::corrupt(Some(seq), "a stored hash is not 32 bytes"))?;
+                Ok(Some(EventHash(arr)))
+            }
+        }
+    }
+
+    /// Events with `from <= seq < to`, in order.
+    pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), LogError>> + '_ {
+        self.events.range(from.to_be_bytes()..to.to_be_bytes()).map(|r| {
+            let (k, v) = r?;
+            Ok((seq_of(&k)?, v))
+        })
+    }
+
+    /// Seqs of the events indexed under `entity` (e.g. `indicator:…`), in order.
+    pub fn indexed(&self, entity: &str) -> Result<Vec<u64>, LogError> {
+        let mut prefix = entity.as_bytes().to_vec();
+        prefix.push(0);
+        self.index
+            .scan_prefix(&prefix)
+            .map(|r| {
+                let (k, _) = r?;
+                seq_of(&k[prefix.len()..])
+            })
+            .collect()
+    }
+
+    pub fn idempotency(&self, key: &str) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.idem.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Writes a batch in one transaction over all trees, then makes it durable. Returns only once durable.
+    pub fn commit(&self, batch: &Batch, new_head: Head) -> Result<(), LogError> {
+        let mut head_bytes = new_head.len.to_be_bytes().to_vec();
+        head_bytes.extend_from_slice(&new_head.hash.0);
+        let r: Result<(), TransactionError<()>> = (&self.events, &self.hashes, &self.meta, &self.idem, &self.index)
+            .transaction(|(events, hashes, meta, idem, index)| {
+                for e in &batch.entries {
+                    events.insert(&e.seq.to_be_bytes(), e.bytes.as_slice())?;
+                    hashes.insert(&e.seq.to_be_bytes(), &e.hash.0)?;
+                    for k in &e.index_keys {
+                        index.insert(index_key(k, e.seq), &[] as &[u8])?;
+                    }
+                }
+                for (k, v) in &batch.idempotency {
+                    idem.insert(k.as_bytes(), v.as_slice())?;
+                }
+                meta.insert("head", head_bytes.as_slice())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        match r {
+            Ok(()) => {}
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+            Err(TransactionError::Abort(())) => return Err(LogError::corrupt(None, "the commit transaction aborted")),
+        }
+        self.sync()
+    }
+
+    fn sync(&self) -> Result<(), LogError> {
+        self.db.flush()?;
+        let p = self.dir.join("sled").join("db");
+        self.data_file.sync_all().map_err(io(&p))
+    }
+
+    /// Direct access for tests that tamper with stored bytes, and for the storage benchmark's reference.
+    pub fn raw_events_tree(&self) -> &sled::Tree {
+        &self.events
+    }
+}

@@ -1,0 +1,189 @@
+//! The plan as a tree, with indicators, targets, actuals and their evaluation: what `show` and the API print.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::domain::model::{Actual, Baseline, Detail, Period};
+use crate::domain::state::{Indicator, Node};
+use crate::domain::value::{Direction, Evaluation, PlanValue, Target, evaluate};
+use crate::domain::{FiscalYear, NodeId, PlanId, State};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSummary {
+    pub id: PlanId,
+    pub municipality: String,
+    pub municipality_code: String,
+    pub title: String,
+    pub kind: String,
+    pub period: Option<Period>,
+    pub status: String,
+    pub levels: Vec<String>,
+    pub predecessor: Option<PlanId>,
+    pub version: u64,
+    pub nodes: usize,
+    pub indicators: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub plan: PlanSummary,
+    pub nodes: Vec<NodeView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MilestoneView {
+    pub fiscal_year: FiscalYear,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub code: String,
+    pub title: String,
+    pub level: Option<String>,
+    pub text: String,
+    pub details: Vec<Detail>,
+    pub departments: Vec<String>,
+    pub cross_listed_under: Vec<NodeId>,
+    pub cross_reference: Option<String>,
+    pub milestones: Vec<MilestoneView>,
+    pub indicators: Vec<IndicatorView>,
+    pub children: Vec<NodeView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesRow {
+    pub fiscal_year: FiscalYear,
+    pub target: Option<Target>,
+    pub target_printed: Option<String>,
+    pub actual: Option<Actual>,
+    pub evaluation: Evaluation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorView {
+    pub id: crate::domain::IndicatorId,
+    pub node: NodeId,
+    pub name: String,
+    pub unit: String,
+    pub direction: Direction,
+    pub cumulative: bool,
+    pub note: String,
+    pub baseline: Option<Baseline>,
+    pub series: Vec<SeriesRow>,
+}
+
+/// Target against actual for every year the plan covers or the indicator has a figure for.
+pub fn series(state: &State, ind: &Indicator) -> Vec<SeriesRow> {
+    let mut years: BTreeMap<FiscalYear, ()> = BTreeMap::new();
+    if let Some(p) = state.plans.get(&ind.plan).and_then(|p| p.period) {
+        for y in p.years() {
+            years.insert(y, ());
+        }
+    }
+    for y in ind.targets.keys().chain(ind.actuals.keys()) {
+        years.insert(*y, ());
+    }
+    years
+        .keys()
+        .map(|fy| {
+            let target = ind.targets.get(fy).copied();
+            let actual = ind.actuals.get(fy).cloned();
+            SeriesRow {
+                fiscal_year: *fy,
+                target,
+                target_printed: target.map(|t| t.printed()),
+                evaluation: evaluate(target.as_ref(), actual.as_ref().map(|a| a.value), ind.direction),
+                actual,
+            }
+        })
+        .collect()
+}
+
+pub fn indicator_view(state: &State, ind: &Indicator) -> IndicatorView {
+    IndicatorView {
+        id: ind.id.clone(),
+        node: ind.node.clone(),
+        name: ind.name.clone(),
+        unit: ind.unit.clone(),
+        direction: ind.direction,
+        cumulative: ind.cumulative,
+        note: ind.note.clone(),
+        baseline: ind.baseline.clone(),
+        series: series(state, ind),
+    }
+}
+
+fn node_view(
+    state: &State,
+    idx: &BTreeMap<Option<NodeId>, Vec<&Node>>,
+    inds: &BTreeMap<&NodeId, Vec<&Indicator>>,
+    n: &Node,
+    depth: usize,
+) -> NodeView {
+    let levels = state.plans.get(&n.plan).map(|p| p.levels.as_slice()).unwrap_or(&[]);
+    NodeView {
+        id: n.id.clone(),
+        code: n.code.clone(),
+        title: n.title.clone(),
+        level: levels.get(depth).cloned(),
+        text: n.text.clone(),
+        details: n.details.clone(),
+        departments: n.departments.clone(),
+        cross_listed_under: n.cross_listed_under.iter().cloned().collect(),
+        cross_reference: n.cross_reference.clone(),
+        milestones: n.milestones.iter().map(|(fy, t)| MilestoneView { fiscal_year: *fy, text: t.clone() }).collect(),
+        indicators: inds.get(&n.id).map(|v| v.iter().map(|i| indicator_view(state, i)).collect()).unwrap_or_default(),
+        children: idx
+            .get(&Some(n.id.clone()))
+            .map(|cs| cs.iter().map(|c| node_view(state, idx, inds, c, depth + 1)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+pub fn summary(state: &State, id: &PlanId) -> Option<PlanSummary> {
+    let p = state.plans.get(id)?;
+    Some(PlanSummary {
+        id: p.id.clone(),
+        municipality: p.municipality.name.clone(),
+        municipality_code: p.municipality.code.to_string(),
+        title: p.title.clone(),
+        kind: p.kind.clone(),
+        period: p.period,
+        status: p.status.code().to_string(),
+        levels: p.levels.clone(),
+        predecessor: p.predecessor.clone(),
+        version: p.version,
+        nodes: state.nodes.values().filter(|n| &n.plan == id && !n.retired).count(),
+        indicators: state.indicators.values().filter(|i| &i.plan == id && !i.retired).count(),
+    })
+}
+
+/// The whole plan as a tree, or `None` if the plan does not exist in `state`.
+pub fn view_plan(state: &State, id: &PlanId) -> Option<PlanView> {
+    let plan = summary(state, id)?;
+    let idx = state.child_index(id);
+    let mut inds: BTreeMap<&NodeId, Vec<&Indicator>> = BTreeMap::new();
+    for i in state.indicators.values().filter(|i| &i.plan == id && !i.retired) {
+        inds.entry(&i.node).or_default().push(i);
+    }
+    let nodes = idx
+        .get(&None)
+        .map(|roots| roots.iter().map(|n| node_view(state, &idx, &inds, n, 0)).collect())
+        .unwrap_or_default();
+    Some(PlanView { plan, nodes })
+}
+
+/// `60%以上`, `54,000部`, `—`: a target as the documents print it with its unit.
+pub fn target_with_unit(t: &Target, unit: &str) -> String {
+    match t {
+        Target::None => "—".into(),
+        Target::Value { value, comparator } => format!("{}{unit}{}", value.grouped(), comparator.suffix()),
+    }
+}
+
+pub fn value_with_unit(v: &PlanValue, unit: &str) -> String {
+    format!("{}{unit}", v.grouped())
+}
