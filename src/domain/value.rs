@@ -74,6 +74,9 @@ impl FromStr for PlanValue {
         let trimmed = {
             let (sign, body) = norm.strip_prefix('-').map(|b| ("-", b)).unwrap_or(("", norm.as_str()));
             let (int, rest) = body.split_once('.').map(|(i, f)| (i, format!(".{f}"))).unwrap_or((body, String::new()));
+            if int.is_empty() {
+                return Err(ValueError { input: input.into(), reason: "needs a digit before the decimal point".into() });
+            }
             let int = int.trim_start_matches('0');
             let int = if int.is_empty() { "0" } else { int };
             format!("{sign}{int}{rest}")

@@ -1,0 +1,9 @@
+//! Integration tests: one binary. Each module proves part of the ledger's promises.
+
+mod cli;
+mod concurrency;
+mod crash;
+mod model;
+mod seeds;
+mod support;
+mod tamper;

@@ -1,0 +1,1 @@
+//! Seed fidelity tests (being written).

@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests.
+
+use chrono::NaiveDate;
+use planledger::domain::Command;
+use planledger::domain::model::{Actor, Meta};
+use planledger::ledger::{AppendRequest, Appended, Ledger, LedgerError};
+
+pub fn meta(reason: Option<&str>) -> Meta {
+    Meta {
+        actor: Actor { id: "clerk".into(), name: "企画課 担当".into(), department: "企画課".into() },
+        authority: Some("庁議".into()),
+        reason: reason.map(str::to_string),
+        effective: NaiveDate::from_ymd_opt(2016, 4, 1).unwrap(),
+    }
+}
+
+pub fn req(commands: Vec<Command>) -> AppendRequest {
+    AppendRequest { commands, meta: meta(Some("test")), expected_version: None, idempotency_key: None }
+}
+
+pub fn append(l: &Ledger, c: Command) -> Result<Appended, LedgerError> {
+    l.append_blocking(req(vec![c]))
+}
+
+pub fn create_plan(id: &str) -> Command {
+    Command::CreatePlan {
+        plan: id.into(),
+        municipality: "品川区".into(),
+        municipality_code: "131091".into(),
+        title: "試験計画".into(),
+        kind: "実施計画".into(),
+        period_from: Some("2016".into()),
+        period_to: Some("2018".into()),
+        status: "adopted".into(),
+        levels: vec!["施策".into()],
+        predecessor: None,
+    }
+}
+
+pub fn add_node(plan: &str, node: &str) -> Command {
+    Command::AddNode {
+        plan: plan.into(),
+        node: node.into(),
+        parent: None,
+        order: None,
+        code: "1".into(),
+        title: "施策".into(),
+        text: String::new(),
+        details: vec![],
+        departments: vec!["企画課".into()],
+    }
+}
+
+pub fn define(ind: &str, node: &str) -> Command {
+    Command::DefineIndicator {
+        indicator: ind.into(),
+        node: node.into(),
+        name: "指標".into(),
+        unit: "件".into(),
+        direction: "higher".into(),
+        cumulative: false,
+        note: String::new(),
+    }
+}
+
+pub fn set_target(ind: &str, year: &str, t: &str) -> Command {
+    Command::SetTarget { indicator: ind.into(), fiscal_year: year.into(), target: t.into() }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_planledger")
+}
