@@ -170,7 +170,8 @@ fn targets_outside_the_period_are_refused() {
     assert_eq!(e.field, "fiscal_year");
     let e = refuse(&s, target("i", "明治99年", "2"), None);
     assert_eq!(e.field, "fiscal_year");
-    let e = refuse(&s, Command::SetMilestone { node: "c".into(), fiscal_year: "2020".into(), text: "整備".into() }, None);
+    let e =
+        refuse(&s, Command::SetMilestone { node: "c".into(), fiscal_year: "2020".into(), text: "整備".into() }, None);
     assert_eq!(e.field, "fiscal_year");
 }
 
@@ -205,7 +206,10 @@ fn a_target_revision_needs_a_reason_and_records_the_old_value() {
     assert_eq!(new.printed(), "55以上");
     let evs = apply(&mut s, target("i", "2017", "—"), None);
     assert!(matches!(evs[0], PlanEvent::TargetSet { target: value::Target::None, .. }));
-    assert_eq!(refuse(&s, Command::WithdrawTarget { indicator: "i".into(), fiscal_year: "2017".into() }, None).field, "reason");
+    assert_eq!(
+        refuse(&s, Command::WithdrawTarget { indicator: "i".into(), fiscal_year: "2017".into() }, None).field,
+        "reason"
+    );
     assert_eq!(refuse(&s, target("i", "2018", "六十"), None).field, "target");
 }
 
@@ -260,7 +264,10 @@ fn cross_listings_resolve_within_the_plan() {
     let e = refuse(&s, Command::CrossListNode { node: "c".into(), under: "n".into() }, None);
     assert!(e.reason.contains("already listed"), "{e}");
     apply(&mut s, Command::CrossListNode { node: "c".into(), under: "m".into() }, None);
-    assert_eq!(refuse(&s, Command::CrossListNode { node: "c".into(), under: "m".into() }, None).kind, ErrorKind::Conflict);
+    assert_eq!(
+        refuse(&s, Command::CrossListNode { node: "c".into(), under: "m".into() }, None).kind,
+        ErrorKind::Conflict
+    );
     assert!(refuse(&s, Command::RetireNode { node: "m".into() }, Some("x")).reason.contains("cross-listed"));
     apply(&mut s, Command::CrossReferenceNode { node: "m".into(), reference: "Ⅳ1(4)防災体制の強化".into() }, None);
     assert_eq!(s.nodes[&NodeId::new("m").unwrap()].cross_reference.as_deref(), Some("Ⅳ1(4)防災体制の強化"));
@@ -277,7 +284,11 @@ fn meta_is_checked() {
     assert_eq!(decide(&s, &target("i", "2016", "1"), &m).unwrap_err().field, "authority");
     let e = refuse(&s, Command::RenameNode { node: "n".into(), code: None, title: Some("a\tb".into()) }, None);
     assert_eq!(e.field, "title");
-    let e = refuse(&s, Command::AssignDepartments { node: "n".into(), departments: vec!["企画課".into(), "企画課".into()] }, None);
+    let e = refuse(
+        &s,
+        Command::AssignDepartments { node: "n".into(), departments: vec!["企画課".into(), "企画課".into()] },
+        None,
+    );
     assert_eq!(e.field, "departments[1]");
 }
 
@@ -287,29 +298,93 @@ fn command_for_inverts_decide_for_every_event_kind() {
     let mut events = Vec::new();
     let mut run = |s: &mut State, c: Command, r: Option<&str>| events.extend(apply(s, c, r));
     run(&mut s, plan_cmd("p", "131091"), None);
-    run(&mut s, Command::RevisePlan { plan: "p".into(), title: Some("改定".into()), kind: None, period_from: None, period_to: Some("2019".into()), levels: None }, None);
+    run(
+        &mut s,
+        Command::RevisePlan {
+            plan: "p".into(),
+            title: Some("改定".into()),
+            kind: None,
+            period_from: None,
+            period_to: Some("2019".into()),
+            levels: None,
+        },
+        None,
+    );
     run(&mut s, Command::ChangePlanStatus { plan: "p".into(), status: "superseded".into() }, Some("改定"));
     run(&mut s, node_cmd("n", None), None);
     run(&mut s, node_cmd("m", None), None);
     run(&mut s, node_cmd("c", Some("n")), None);
     run(&mut s, Command::RenameNode { node: "c".into(), code: Some("①".into()), title: None }, None);
     run(&mut s, Command::ReviseNodeText { node: "c".into(), text: "新本文\n二行目".into() }, None);
-    run(&mut s, Command::ReviseNodeDetails { node: "c".into(), details: vec![model::Detail { label: "現況".into(), text: "—".into() }] }, None);
+    run(
+        &mut s,
+        Command::ReviseNodeDetails {
+            node: "c".into(),
+            details: vec![model::Detail { label: "現況".into(), text: "—".into() }],
+        },
+        None,
+    );
     run(&mut s, Command::MoveNode { node: "c".into(), parent: Some("m".into()), order: Some(3) }, None);
     run(&mut s, Command::CrossListNode { node: "c".into(), under: "n".into() }, None);
     run(&mut s, Command::RemoveCrossListing { node: "c".into(), under: "n".into() }, None);
     run(&mut s, Command::CrossReferenceNode { node: "c".into(), reference: "Ⅳ1(4)".into() }, None);
-    run(&mut s, Command::AssignDepartments { node: "c".into(), departments: vec!["会計管理室".into(), "財政課".into()] }, None);
+    run(
+        &mut s,
+        Command::AssignDepartments {
+            node: "c".into(), departments: vec!["会計管理室".into(), "財政課".into()]
+        },
+        None,
+    );
     run(&mut s, Command::SetMilestone { node: "c".into(), fiscal_year: "2016".into(), text: "整備".into() }, None);
     run(&mut s, Command::WithdrawMilestone { node: "c".into(), fiscal_year: "2016".into() }, Some("誤り"));
     run(&mut s, ind_cmd("i", "c"), None);
-    run(&mut s, Command::ReviseIndicator { indicator: "i".into(), name: None, unit: Some("人".into()), direction: None, cumulative: Some(true), note: None }, None);
-    run(&mut s, Command::SetBaseline { indicator: "i".into(), value: "1,200".into(), fiscal_year: "2015".into(), note: "平成27年度末見込み".into() }, None);
+    run(
+        &mut s,
+        Command::ReviseIndicator {
+            indicator: "i".into(),
+            name: None,
+            unit: Some("人".into()),
+            direction: None,
+            cumulative: Some(true),
+            note: None,
+        },
+        None,
+    );
+    run(
+        &mut s,
+        Command::SetBaseline {
+            indicator: "i".into(),
+            value: "1,200".into(),
+            fiscal_year: "2015".into(),
+            note: "平成27年度末見込み".into(),
+        },
+        None,
+    );
     run(&mut s, target("i", "2016", "60以上"), None);
     run(&mut s, target("i", "2016", "5未満"), Some("見直し"));
     run(&mut s, Command::WithdrawTarget { indicator: "i".into(), fiscal_year: "2016".into() }, Some("廃止"));
-    run(&mut s, Command::ReportProgress { indicator: "i".into(), fiscal_year: "2016".into(), value: "3".into(), as_of: None, note: "速報".into() }, None);
-    run(&mut s, Command::CorrectProgress { indicator: "i".into(), fiscal_year: "2016".into(), value: "4".into(), as_of: Some("2017-06-30".into()), note: "確定".into() }, Some("確定値"));
+    run(
+        &mut s,
+        Command::ReportProgress {
+            indicator: "i".into(),
+            fiscal_year: "2016".into(),
+            value: "3".into(),
+            as_of: None,
+            note: "速報".into(),
+        },
+        None,
+    );
+    run(
+        &mut s,
+        Command::CorrectProgress {
+            indicator: "i".into(),
+            fiscal_year: "2016".into(),
+            value: "4".into(),
+            as_of: Some("2017-06-30".into()),
+            note: "確定".into(),
+        },
+        Some("確定値"),
+    );
     run(&mut s, Command::RetireIndicator { indicator: "i".into() }, Some("廃止"));
     run(&mut s, Command::RetireNode { node: "n".into() }, Some("統合"));
     let kinds: std::collections::BTreeSet<_> = events.iter().map(PlanEvent::type_name).collect();

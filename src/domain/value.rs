@@ -9,8 +9,40 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::fiscal_year::normalize_digits;
 
 /// An exact decimal plan value. The printed scale is kept (`38.0` stays `38.0`); binary floats never enter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Equality includes the scale: `38.0` and `38` are different printed values, so recording one as the other is a
+/// change, and an event that misstates the scale of a `previous` value does not verify.
+#[derive(Debug, Clone, Copy)]
 pub struct PlanValue(Decimal);
+
+impl std::hash::Hash for PlanValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal values have equal mantissa and scale, so hashing both agrees with `eq`.
+        self.0.mantissa().hash(state);
+        self.0.scale().hash(state);
+    }
+}
+
+impl PartialEq for PlanValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 && self.0.scale() == other.0.scale()
+    }
+}
+
+impl Eq for PlanValue {}
+
+impl PartialOrd for PlanValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PlanValue {
+    /// By value, then by scale, so the order agrees with equality.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0).then(self.0.scale().cmp(&other.0.scale()))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("value {input:?}: {reason}")]
@@ -75,7 +107,10 @@ impl FromStr for PlanValue {
             let (sign, body) = norm.strip_prefix('-').map(|b| ("-", b)).unwrap_or(("", norm.as_str()));
             let (int, rest) = body.split_once('.').map(|(i, f)| (i, format!(".{f}"))).unwrap_or((body, String::new()));
             if int.is_empty() {
-                return Err(ValueError { input: input.into(), reason: "needs a digit before the decimal point".into() });
+                return Err(ValueError {
+                    input: input.into(),
+                    reason: "needs a digit before the decimal point".into(),
+                });
             }
             let int = int.trim_start_matches('0');
             let int = if int.is_empty() { "0" } else { int };
@@ -302,6 +337,16 @@ mod tests {
         assert_eq!(v("84630").grouped(), "84,630");
         assert_eq!(v("1000000.25").grouped(), "1,000,000.25");
         assert_eq!(v("-1000").grouped(), "-1,000");
+    }
+
+    #[test]
+    fn equality_includes_the_printed_scale() {
+        // Regression: 3750.0 once compared equal to 3750, so a misstated `previous` passed verification.
+        assert_ne!(v("3750.0"), v("3750"));
+        assert_eq!(v("3,750"), v("3750"));
+        assert!(v("38") < v("38.0") && v("38.0") < v("38.5"));
+        let t = |s: &str| s.parse::<Target>().unwrap();
+        assert_ne!(t("38"), t("38.0"));
     }
 
     #[test]

@@ -82,11 +82,26 @@ fn seq_of(key: &[u8]) -> Result<u64, LogError> {
     Ok(u64::from_be_bytes(arr))
 }
 
+/// Opens sled, waiting up to ten seconds for its file lock: a handle closed a moment ago (by this process or a
+/// command that just exited) can hold the lock while sled finishes shutting down.
+fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
+    let mut tries = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl Log {
     /// Opens (or creates) the log in `dir` and checks that the stored head matches the last event's bytes.
     pub fn open(dir: &Path) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let db = sled::Config::new().path(dir.join("sled")).open()?;
+        let db = open_with_retry(&dir.join("sled"))?;
         let data_path = dir.join("sled").join("db");
         let data_file = File::open(&data_path).map_err(io(&data_path))?;
         let log = Self {

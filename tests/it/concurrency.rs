@@ -20,7 +20,12 @@ fn concurrent_writers_get_contiguous_unique_seqs() {
             tasks.push(tokio::spawn(async move {
                 let mut got = Vec::new();
                 for c in synth::workload(&format!("w{w}"), per) {
-                    let req = AppendRequest { commands: vec![c], meta: synth::meta(), expected_version: None, idempotency_key: None };
+                    let req = AppendRequest {
+                        commands: vec![c],
+                        meta: synth::meta(),
+                        expected_version: None,
+                        idempotency_key: None,
+                    };
                     let out = l.append(req).await.unwrap();
                     got.extend(out.events.into_iter().map(|e| (e.seq.0, e.hash.to_hex())));
                 }

@@ -50,11 +50,13 @@ fn check_against(ledger: &Ledger, m: &Model) {
         let ind = &p.state.indicators[&IndicatorId::new(ind_id(i)).unwrap()];
         let targets: BTreeMap<(usize, u16), String> =
             ind.targets.iter().map(|(fy, t)| ((i, fy.year()), t.printed())).collect();
-        let expected: BTreeMap<_, _> = m.targets.iter().filter(|((j, _), _)| *j == i).map(|(k, v)| (*k, v.clone())).collect();
+        let expected: BTreeMap<_, _> =
+            m.targets.iter().filter(|((j, _), _)| *j == i).map(|(k, v)| (*k, v.clone())).collect();
         assert_eq!(targets, expected, "targets of indicator {i}");
         let actuals: BTreeMap<(usize, u16), String> =
             ind.actuals.iter().map(|(fy, a)| ((i, fy.year()), a.value.to_string())).collect();
-        let expected: BTreeMap<_, _> = m.actuals.iter().filter(|((j, _), _)| *j == i).map(|(k, v)| (*k, v.clone())).collect();
+        let expected: BTreeMap<_, _> =
+            m.actuals.iter().filter(|((j, _), _)| *j == i).map(|(k, v)| (*k, v.clone())).collect();
         assert_eq!(actuals, expected, "actuals of indicator {i}");
     }
 }

@@ -49,7 +49,8 @@ fn a_changed_byte_in_sled_is_named_by_seq() {
         db.open_tree("events").unwrap().insert(k.to_be_bytes(), lines[k as usize].as_slice()).unwrap();
         db.flush().unwrap();
         drop(db);
-        assert_eq!(verify(&["--data", d, "verify"]).0, 0);
+        let (code, err) = verify(&["--data", d, "verify"]);
+        assert_eq!(code, 0, "after restoring seq {k}: {err}");
     }
 }
 
@@ -59,16 +60,19 @@ fn a_changed_byte_in_an_export_is_named_by_seq() {
     let d = dir.path().to_str().unwrap();
     let file = dir.path().join("export.jsonl");
     let f = file.to_str().unwrap();
-    assert_eq!(Command::new(bin()).args(["--data", d, "export", "--out", f]).status().unwrap().code(), Some(0));
+    let o = Command::new(bin()).args(["--data", d, "export", "--out", f]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let clean = std::fs::read(&file).unwrap();
     assert_eq!(verify(&["verify", "--file", f]).0, 0);
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let offsets: Vec<usize> = lines.iter().scan(0, |o, l| {
-        let s = *o;
-        *o += l.len() + 1;
-        Some(s)
-    })
-    .collect();
+    let offsets: Vec<usize> = lines
+        .iter()
+        .scan(0, |o, l| {
+            let s = *o;
+            *o += l.len() + 1;
+            Some(s)
+        })
+        .collect();
     // Every line but the last: a change to the last line's content is caught only against a published head.
     for _ in 0..40 {
         let k = rng.gen_range(0..lines.len() - 1);
@@ -80,4 +84,29 @@ fn a_changed_byte_in_an_export_is_named_by_seq() {
         assert_eq!(code, 1, "line {k} byte {pos}: {err}");
         assert!(err.contains(&format!("first bad event seq {k}:")), "line {k} byte {pos}: {err}");
     }
+}
+
+#[test]
+fn a_previous_value_with_a_misstated_scale_does_not_verify() {
+    // Regression: a TargetRevised whose `previous` said "3750.0" where the state held "3750" used to pass,
+    // because decimals compared by value alone.
+    let (dir, _) = seeded_ledger();
+    let d = dir.path().to_str().unwrap();
+    let who = ["--actor", "a", "--reason", "見直し", "--effective", "2016-04-01"];
+    let ind = "shinagawa-jisshi-4.6-2-2-1-r1.kpi1";
+    let mut args = vec!["--data", d, "target", "set", ind, "2016", "3760"];
+    args.extend(who);
+    assert!(Command::new(bin()).args(&args).status().unwrap().success());
+    let file = dir.path().join("x.jsonl");
+    let f = file.to_str().unwrap();
+    assert!(Command::new(bin()).args(["--data", d, "export", "--out", f]).status().unwrap().success());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.contains(r#""previous":{"kind":"value","value":"3750","comparator":"eq"}"#), "{last}");
+    let forged = text
+        .replace(r#""previous":{"kind":"value","value":"3750","#, r#""previous":{"kind":"value","value":"3750.0","#);
+    std::fs::write(&file, forged).unwrap();
+    let (code, err) = verify(&["verify", "--file", f]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("first bad event seq {}:", text.lines().count() - 1)), "{err}");
 }
