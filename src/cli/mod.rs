@@ -405,30 +405,26 @@ enum TargetCmd {
     },
 }
 
+/// The arguments of a progress report and of its correction.
+#[derive(Args)]
+struct ProgressArgs {
+    indicator: String,
+    year: String,
+    value: String,
+    #[arg(long)]
+    as_of: Option<String>,
+    #[arg(long, default_value = "")]
+    note: String,
+    #[command(flatten)]
+    who: Who,
+}
+
 #[derive(Subcommand)]
 enum ProgressCmd {
-    Report {
-        indicator: String,
-        year: String,
-        value: String,
-        #[arg(long)]
-        as_of: Option<String>,
-        #[arg(long, default_value = "")]
-        note: String,
-        #[command(flatten)]
-        who: Who,
-    },
-    Correct {
-        indicator: String,
-        year: String,
-        value: String,
-        #[arg(long)]
-        as_of: Option<String>,
-        #[arg(long, default_value = "")]
-        note: String,
-        #[command(flatten)]
-        who: Who,
-    },
+    /// Report an actual (実績) for a fiscal year.
+    Report(ProgressArgs),
+    /// Correct a reported actual; needs --reason.
+    Correct(ProgressArgs),
 }
 
 fn refused(msg: impl Into<String>) -> anyhow::Error {
@@ -731,10 +727,10 @@ pub fn run() -> Result<ExitCode> {
             }
         },
         Cmd::Progress(c) => match c {
-            ProgressCmd::Report { indicator, year, value, as_of, note, who } => {
+            ProgressCmd::Report(ProgressArgs { indicator, year, value, as_of, note, who }) => {
                 write_one(data, Command::ReportProgress { indicator, fiscal_year: year, value, as_of, note }, &who)
             }
-            ProgressCmd::Correct { indicator, year, value, as_of, note, who } => {
+            ProgressCmd::Correct(ProgressArgs { indicator, year, value, as_of, note, who }) => {
                 write_one(data, Command::CorrectProgress { indicator, fiscal_year: year, value, as_of, note }, &who)
             }
         },

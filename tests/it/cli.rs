@@ -75,42 +75,28 @@ fn refusals_exit_2_name_the_field_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     ok(d, &["init"]);
-    let mut a = vec![
-        "plan",
-        "create",
-        "p",
-        "--municipality",
-        "品川区",
-        "--code",
-        "131092",
-        "--title",
-        "t",
-        "--kind",
-        "実施計画",
-    ];
-    a.extend(WHO);
-    let o = run(d, &a);
+    let plan_create = |code: &'static str, period: &[&'static str]| {
+        let mut a = vec![
+            "plan",
+            "create",
+            "p",
+            "--municipality",
+            "品川区",
+            "--code",
+            code,
+            "--title",
+            "t",
+            "--kind",
+            "実施計画",
+        ];
+        a.extend_from_slice(period);
+        a.extend(WHO);
+        a
+    };
+    let o = run(d, &plan_create("131092", &[]));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("municipality_code: check digit is 2 but should be 1"));
-    let mut a = vec![
-        "plan",
-        "create",
-        "p",
-        "--municipality",
-        "品川区",
-        "--code",
-        "131091",
-        "--title",
-        "t",
-        "--kind",
-        "実施計画",
-        "--from",
-        "2016",
-        "--to",
-        "2018",
-    ];
-    a.extend(WHO);
-    ok(d, &a);
+    ok(d, &plan_create("131091", &["--from", "2016", "--to", "2018"]));
     let mut a = vec!["node", "add", "p", "p.n", "--title", "施策"];
     a.extend(WHO);
     ok(d, &a);
