@@ -87,8 +87,10 @@ fn seq_of(key: &[u8]) -> Result<u64, LogError> {
 fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
     let mut tries = 0;
     loop {
-        match sled::Config::new().path(path).open() {
-            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && tries < 200 => {
+        // Every commit flushes and fsyncs itself, so sled's periodic background flusher is not needed.
+        match sled::Config::new().path(path).flush_every_ms(None).open() {
+            // sled reports a held lock as an `Other` error carrying this text.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && tries < 200 => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
