@@ -9,6 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::audit::merkle::{self, Frontier, NodeSource, ProofError};
+use crate::audit::note::{Checkpoint, NoteVerifier};
+use crate::audit::{BUNDLE_FORMAT, Bundle, ConsistencyProof, InclusionProof, LedgerHasher, b64, leaf_of};
 use crate::domain::{Command, DomainError, EventHash, Meta, PlanEvent, PlanId, Seq, State, decide};
 use crate::events::{ChainVerifier, Record, VerifyError};
 use crate::log::{Batch, Entry, Head, Log, LogError};
@@ -54,6 +57,8 @@ pub enum LedgerError {
     IdempotencyMismatch { key: String },
     #[error("import refused at {0}")]
     Import(VerifyError),
+    #[error("{0}")]
+    Proof(#[from] ProofError),
     #[error(transparent)]
     Log(#[from] LogError),
     #[error("the ledger's writer has stopped")]
@@ -65,6 +70,8 @@ pub struct Published {
     pub state: State,
     pub head: Head,
     pub last_recorded: Option<DateTime<Utc>>,
+    /// The signed checkpoint of the tree of `head.len` events.
+    pub checkpoint: String,
 }
 
 enum Job {
@@ -87,10 +94,21 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Opens the data dir: checks the stored head, folds every event into the current state, starts the writer.
+    /// Creates a new ledger whose checkpoints carry `origin` (a generated one when `None`).
+    pub fn create(dir: &Path, origin: Option<&str>) -> Result<Self, LedgerError> {
+        Self::start(Log::create(dir, origin)?)
+    }
+
+    /// Opens the data dir: checks the stored head and checkpoint, folds every event into the current state, starts
+    /// the writer.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
-        let log = Log::open(dir)?;
+        Self::start(Log::open(dir)?)
+    }
+
+    fn start(log: Log) -> Result<Self, LedgerError> {
+        let dir = log.dir().to_path_buf();
         let head = log.head()?;
+        let checkpoint = log.checkpoint()?;
         let mut state = State::default();
         let mut last_recorded = None;
         for item in log.range(0, head.len) {
@@ -100,14 +118,17 @@ impl Ledger {
             last_recorded = Some(r.recorded_at);
         }
         let (visible, _) = watch::channel(head.len);
-        let shared =
-            Arc::new(Shared { log, published: RwLock::new(Published { state, head, last_recorded }), visible });
+        let shared = Arc::new(Shared {
+            log,
+            published: RwLock::new(Published { state, head, last_recorded, checkpoint }),
+            visible,
+        });
         let (tx, rx) = mpsc::channel(MAX_BATCH);
-        let w = Writer::new(shared.clone());
+        let w = Writer::new(shared.clone())?;
         let handle = std::thread::Builder::new()
             .name("planledger-writer".into())
             .spawn(move || w.run(rx))
-            .map_err(|e| LogError::Io { path: dir.to_path_buf(), source: e })?;
+            .map_err(|e| LogError::Io { path: dir.clone(), source: e })?;
         Ok(Self { shared, tx, writer: Arc::new(std::sync::Mutex::new(Some(handle))) })
     }
 
@@ -129,6 +150,76 @@ impl Ledger {
     /// A receiver of the visible length (number of durable events), for feeds that follow the ledger.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.shared.visible.subscribe()
+    }
+
+    /// The latest signed checkpoint (of the durable events).
+    pub fn checkpoint(&self) -> String {
+        self.read().checkpoint.clone()
+    }
+
+    /// The tree root over the first `size` durable events.
+    pub fn root(&self, size: u64) -> Result<[u8; 32], LedgerError> {
+        let available = self.head().len;
+        if size > available {
+            return Err(ProofError::SizeBeyondLedger { size, available }.into());
+        }
+        Ok(merkle::root::<LedgerHasher, _>(&self.shared.log, size)?)
+    }
+
+    /// The inclusion proof of event `seq` in the tree of `size` events (default: all durable events).
+    pub fn inclusion_proof(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof, LedgerError> {
+        let size = size.unwrap_or_else(|| self.head().len);
+        let root = self.root(size)?;
+        let proof = merkle::inclusion_proof::<LedgerHasher, _>(&self.shared.log, seq, size)??;
+        let entry = self
+            .shared
+            .log
+            .stored_hash(seq)?
+            .ok_or(LogError::Corruption { seq: Some(seq), what: "no recorded hash".into() })?;
+        Ok(InclusionProof {
+            leaf_index: seq,
+            tree_size: size,
+            entry: entry.to_hex(),
+            leaf_hash: b64(&leaf_of(&entry)),
+            root: b64(&root),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+        })
+    }
+
+    /// The consistency proof from the tree of `size1` events to the tree of `size2` events.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<ConsistencyProof, LedgerError> {
+        let root2 = self.root(size2)?;
+        let proof = merkle::consistency_proof::<LedgerHasher, _>(&self.shared.log, size1, size2)??;
+        Ok(ConsistencyProof {
+            size1,
+            size2,
+            root1: b64(&self.root(size1)?),
+            root2: b64(&root2),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+        })
+    }
+
+    /// An offline proof bundle for event `seq` against the latest checkpoint.
+    pub fn bundle(&self, seq: u64) -> Result<Bundle, LedgerError> {
+        let (checkpoint, size) = {
+            let p = self.read();
+            (p.checkpoint.clone(), p.head.len)
+        };
+        if seq >= size {
+            return Err(ProofError::IndexOutOfRange { index: seq, size }.into());
+        }
+        let bytes = self.shared.log.get(seq)?.ok_or(LogError::Corruption { seq: Some(seq), what: "missing".into() })?;
+        let event = String::from_utf8(bytes)
+            .map_err(|_| LogError::Corruption { seq: Some(seq), what: "the event is not UTF-8".into() })?;
+        let proof = merkle::inclusion_proof::<LedgerHasher, _>(&self.shared.log, seq, size)??;
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.into(),
+            event,
+            leaf_index: seq,
+            tree_size: size,
+            proof: proof.iter().map(|h| b64(h)).collect(),
+            checkpoint,
+        })
     }
 
     /// Stored bytes of durable events `from..to` (bounded by the visible head).
@@ -216,6 +307,10 @@ struct Writer {
     state: State,
     head: Head,
     last_recorded: Option<DateTime<Utc>>,
+    /// The tree's right edge including decided but not yet durable events.
+    frontier: Frontier<LedgerHasher>,
+    /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
+    broken: bool,
 }
 
 enum Reply {
@@ -237,11 +332,12 @@ fn digest(req: &AppendRequest) -> String {
 }
 
 impl Writer {
-    fn new(shared: Arc<Shared>) -> Self {
+    fn new(shared: Arc<Shared>) -> Result<Self, LogError> {
         let p = shared.published.read().unwrap_or_else(|e| e.into_inner());
         let (state, head, last_recorded) = (p.state.clone(), p.head, p.last_recorded);
         drop(p);
-        Self { shared, state, head, last_recorded }
+        let frontier = Frontier::load(&shared.log, head.len)?;
+        Ok(Self { shared, state, head, last_recorded, frontier, broken: false })
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -254,6 +350,9 @@ impl Writer {
                 }
             }
             self.process(jobs);
+            if self.broken {
+                break;
+            }
         }
     }
 
@@ -288,7 +387,8 @@ impl Writer {
             batch.idempotency.push((k.clone(), serde_json::to_vec(rec).expect("idempotency records serialize")));
         }
         if !batch.entries.is_empty() || !batch.idempotency.is_empty() {
-            if let Err(e) = self.shared.log.commit(&batch, self.head) {
+            let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
+            if let Err(e) = committed {
                 tracing::error!(error = %e, "commit failed; the batch is refused and the writer reloads its state");
                 let msg = e.to_string();
                 let p = self.shared.published.read().unwrap_or_else(|e| e.into_inner());
@@ -296,6 +396,14 @@ impl Writer {
                 self.head = p.head;
                 self.last_recorded = p.last_recorded;
                 drop(p);
+                match Frontier::load(&self.shared.log, self.head.len) {
+                    Ok(f) => self.frontier = f,
+                    Err(e) => {
+                        // Without a trustworthy right edge no later checkpoint would be right: stop writing.
+                        tracing::error!(error = %e, "cannot reload the tree after a failed commit; the writer stops");
+                        self.broken = true;
+                    }
+                }
                 for r in replies {
                     let err =
                         || LedgerError::Log(LogError::Corruption { seq: None, what: format!("commit failed: {msg}") });
@@ -316,6 +424,9 @@ impl Writer {
                 p.last_recorded = Some(r.recorded_at);
             }
             p.head = self.head;
+            if let Some(note) = batch.checkpoint.take() {
+                p.checkpoint = note;
+            }
             drop(p);
             self.shared.visible.send_replace(self.head.len);
             tracing::debug!(from = first_new, to = self.head.len, "committed");
@@ -326,6 +437,17 @@ impl Writer {
                 Reply::Import(tx, res) => drop(tx.send(res)),
             }
         }
+    }
+
+    /// Adds the tree nodes the batch completes and the signed checkpoint after it.
+    fn seal(&mut self, batch: &mut Batch) -> Result<(), LogError> {
+        let nodes = &mut batch.nodes;
+        for e in &batch.entries {
+            self.frontier.push(&e.hash.0, |id, h| nodes.push((id, h)));
+        }
+        debug_assert_eq!(self.frontier.size(), self.head.len);
+        batch.checkpoint = Some(self.shared.log.sign_checkpoint(self.head.len, self.frontier.root())?);
+        Ok(())
     }
 
     fn append(
@@ -445,6 +567,12 @@ pub enum VerifyFailure {
     Bad(VerifyError),
     #[error("{0}")]
     Log(LogError),
+    #[error("the Merkle tree: {0}")]
+    Tree(String),
+    #[error("the checkpoint: {0}")]
+    Checkpoint(String),
+    #[error("not consistent with the earlier checkpoint: {0}")]
+    Inconsistent(String),
 }
 
 impl VerifyFailure {
@@ -453,36 +581,73 @@ impl VerifyFailure {
         match self {
             Self::Bad(e) => Some(e.seq),
             Self::Log(LogError::Corruption { seq, .. }) => *seq,
-            Self::Log(_) => None,
+            _ => None,
         }
     }
 }
 
+/// What a full verification established.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub summary: crate::events::VerifySummary,
+    /// The tree root recomputed from the events.
+    pub root: [u8; 32],
+    /// The latest checkpoint, whose signature and root were checked.
+    pub checkpoint: Checkpoint,
+}
+
 /// Verifies a data dir from its stored bytes alone: each event's bytes against the hash recorded at append, the
-/// canonical encoding, contiguous seq, the chain, instants and the domain rules; then the recorded head.
-pub fn verify_dir(dir: &Path) -> Result<crate::events::VerifySummary, VerifyFailure> {
+/// canonical encoding, contiguous seq, the chain, instants and the domain rules; the recorded head; every stored
+/// tree node against the tree recomputed from the events; and the latest checkpoint's signature (by `key`, or the
+/// ledger's own key) and root.
+pub fn verify_dir(dir: &Path) -> Result<VerifyReport, VerifyFailure> {
     let log = Log::open(dir).map_err(VerifyFailure::Log)?;
-    verify_log(&log)
+    verify_log(&log, None)
+}
+
+/// [`verify_dir`] with the public key an auditor holds, instead of the one in the data dir.
+pub fn verify_dir_with(dir: &Path, key: Option<&NoteVerifier>) -> Result<VerifyReport, VerifyFailure> {
+    let log = Log::open(dir).map_err(VerifyFailure::Log)?;
+    verify_log(&log, key)
 }
 
 /// [`verify_dir`] on an open ledger (the durable events at the moment of the call's start).
-pub fn verify_dir_open(ledger: &Ledger) -> Result<crate::events::VerifySummary, VerifyFailure> {
-    verify_log(ledger.log())
+pub fn verify_dir_open(ledger: &Ledger) -> Result<VerifyReport, VerifyFailure> {
+    verify_log(ledger.log(), None)
 }
 
-fn verify_log(log: &Log) -> Result<crate::events::VerifySummary, VerifyFailure> {
+fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, VerifyFailure> {
     let head = log.head().map_err(VerifyFailure::Log)?;
+    let note = log.checkpoint().map_err(VerifyFailure::Log)?;
     let mut v = ChainVerifier::new();
+    let mut frontier = Frontier::<LedgerHasher>::default();
+    let mut bad_node = None;
     for item in log.range(0, u64::MAX) {
         let (seq, bytes) = item.map_err(VerifyFailure::Log)?;
         let stored = log.stored_hash(seq).map_err(VerifyFailure::Log)?;
-        if stored != Some(EventHash::of(&bytes)) {
+        let hash = EventHash::of(&bytes);
+        if stored != Some(hash) {
             return Err(VerifyFailure::Bad(VerifyError {
                 seq,
                 what: "the stored bytes do not hash to the hash recorded when the event was appended".into(),
             }));
         }
         v.push(&bytes).map_err(VerifyFailure::Bad)?;
+        frontier.push(&hash.0, |id, h| {
+            if bad_node.is_none() && log.node(id).ok() != Some(h) {
+                bad_node = Some(id);
+            }
+        });
+        if let Some(id) = bad_node {
+            let first = id.index << id.level;
+            return Err(VerifyFailure::Tree(format!(
+                "stored node (level {}, index {}) over seq {}..={} is not the hash of those events",
+                id.level,
+                id.index,
+                first,
+                first + (1u64 << id.level) - 1
+            )));
+        }
     }
     let s = v.summary();
     if s.count != head.len || s.head != head.hash {
@@ -494,7 +659,62 @@ fn verify_log(log: &Log) -> Result<crate::events::VerifySummary, VerifyFailure> 
             ),
         }));
     }
-    Ok(s)
+    let root = frontier.root();
+    let own = log.verifier();
+    let checkpoint =
+        Checkpoint::open(&note, key.unwrap_or(&own)).map_err(|e| VerifyFailure::Checkpoint(e.to_string()))?;
+    if checkpoint.size != s.count || checkpoint.root != root {
+        return Err(VerifyFailure::Checkpoint(format!(
+            "the latest checkpoint (size {}, root {}) is not the tree of the events (size {}, root {})",
+            checkpoint.size,
+            b64(&checkpoint.root),
+            s.count,
+            b64(&root)
+        )));
+    }
+    Ok(VerifyReport { summary: s, root, checkpoint })
+}
+
+/// The split-view defence: checks that the verified ledger extends the tree of an earlier checkpoint an auditor
+/// kept, by a consistency proof from the stored tree checked against both roots.
+pub fn verify_since(
+    dir: &Path,
+    report: &VerifyReport,
+    earlier_note: &str,
+    key: Option<&NoteVerifier>,
+) -> Result<Checkpoint, VerifyFailure> {
+    let log = Log::open(dir).map_err(VerifyFailure::Log)?;
+    let own = log.verifier();
+    let earlier = Checkpoint::open(earlier_note, key.unwrap_or(&own))
+        .map_err(|e| VerifyFailure::Inconsistent(format!("the earlier checkpoint does not verify: {e}")))?;
+    if earlier.origin != report.checkpoint.origin {
+        return Err(VerifyFailure::Inconsistent(format!(
+            "the earlier checkpoint is of log {:?}, this ledger is {:?}",
+            earlier.origin, report.checkpoint.origin
+        )));
+    }
+    let n = report.summary.count;
+    if earlier.size > n {
+        return Err(VerifyFailure::Inconsistent(format!(
+            "the earlier checkpoint has {} events; this ledger has only {n}: events were removed",
+            earlier.size
+        )));
+    }
+    if earlier.size == 0 {
+        return Ok(earlier);
+    }
+    let proof = merkle::consistency_proof::<LedgerHasher, _>(&log, earlier.size, n)
+        .map_err(VerifyFailure::Log)?
+        .map_err(|e| VerifyFailure::Inconsistent(e.to_string()))?;
+    merkle::verify_consistency::<LedgerHasher, _>(earlier.size, n, &proof, &earlier.root, &report.root).map_err(
+        |e| {
+            VerifyFailure::Inconsistent(format!(
+                "the first {} events are not the ones the earlier checkpoint signed: {e}",
+                earlier.size
+            ))
+        },
+    )?;
+    Ok(earlier)
 }
 
 /// Splits a ledger file into its lines (without the newline). Every line, the last included, ends with `\n`.

@@ -1,6 +1,7 @@
 //! planledger: an event-sourced, tamper-evident revision ledger for Japanese municipal comprehensive plans.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod domain;
 pub mod events;
 pub mod ledger;

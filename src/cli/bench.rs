@@ -125,8 +125,8 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
     match v {
         Ok(s) => println!(
             "full verify (hash, chain, rules): {} events in {verify_secs:.2} s = {:.0} events/s",
-            s.count,
-            s.count as f64 / verify_secs
+            s.summary.count,
+            s.summary.count as f64 / verify_secs
         ),
         Err(e) => println!("verify failed: {e}"),
     }

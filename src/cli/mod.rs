@@ -1,5 +1,6 @@
 //! Command definitions (clap) and their execution against the library.
 
+mod audit;
 mod bench;
 mod print;
 
@@ -11,10 +12,11 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use planledger::audit::note::NoteVerifier;
 use planledger::domain::model::{Actor, Detail, Meta};
 use planledger::domain::{Command, FiscalYear, IndicatorId, NodeId, PlanId};
 use planledger::events::{ChainVerifier, verify_lines};
-use planledger::ledger::{AppendRequest, Ledger, LedgerError, split_lines, verify_dir};
+use planledger::ledger::{AppendRequest, Ledger, LedgerError, split_lines};
 use planledger::plantable;
 use planledger::projection::{self, Point};
 
@@ -52,8 +54,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Create an empty ledger in the data directory.
-    Init,
+    /// Create an empty ledger in the data directory, with its checkpoint signing key.
+    Init {
+        /// The log's origin: the first line of every checkpoint and the signing key's name, e.g.
+        /// planledger.city.shinagawa.lg.jp/sogo-keikaku. Generated when omitted.
+        #[arg(long)]
+        origin: Option<String>,
+    },
     /// Append ledger files (the export format) verbatim; they must continue this ledger. All or nothing.
     Import { files: Vec<PathBuf> },
     /// Write the whole ledger in the export format (JSON Lines).
@@ -61,10 +68,39 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify the data directory, or ledger files given in order with --file.
+    /// Verify the data directory (chain, tree, latest checkpoint), or ledger files given in order with --file.
     Verify {
         #[arg(long, num_args = 1..)]
         file: Vec<PathBuf>,
+        /// A checkpoint kept earlier: check that the ledger only grew since (the split-view defence).
+        #[arg(long)]
+        since: Option<PathBuf>,
+        /// With --file: a signed checkpoint the files must reproduce (root of its first SIZE events).
+        #[arg(long, conflicts_with = "since")]
+        checkpoint: Option<PathBuf>,
+        /// The ledger's public key (or a file holding it) to check checkpoints with, instead of the data dir's.
+        #[arg(long)]
+        pubkey: Option<String>,
+    },
+    /// Print the latest signed checkpoint (C2SP tlog-checkpoint signed note).
+    Checkpoint,
+    /// Print the ledger's public key (signed-note verifier key).
+    Pubkey,
+    /// Print an inclusion or consistency proof.
+    #[command(subcommand)]
+    Prove(ProveCmd),
+    /// Write an offline proof bundle for one event: its bytes, its inclusion proof, the signed checkpoint.
+    Bundle {
+        seq: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a proof bundle with nothing but the file and the ledger's public key.
+    VerifyBundle {
+        file: PathBuf,
+        /// The public key, or a file holding it.
+        #[arg(long)]
+        pubkey: String,
     },
     /// List the plans.
     Plans {
@@ -122,6 +158,25 @@ enum Cmd {
     /// Progress reports (実績) and their corrections.
     #[command(subcommand)]
     Progress(ProgressCmd),
+}
+
+#[derive(Subcommand)]
+enum ProveCmd {
+    /// That event SEQ is in the tree of SIZE events (default: the whole ledger).
+    Inclusion {
+        seq: u64,
+        #[arg(long)]
+        size: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// That the tree of M events is a prefix of the tree of N events.
+    Consistency {
+        m: u64,
+        n: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Default)]
@@ -427,7 +482,7 @@ enum ProgressCmd {
     Correct(ProgressArgs),
 }
 
-fn refused(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn refused(msg: impl Into<String>) -> anyhow::Error {
     Exit::Refused(msg.into()).into()
 }
 
@@ -462,18 +517,22 @@ fn ledger_exists(dir: &Path) -> bool {
     dir.join("sled").exists()
 }
 
-fn open_existing(dir: &Path) -> Result<Ledger> {
+pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
     if !ledger_exists(dir) {
         return Err(refused(format!("no ledger in {} (run `planledger init` first, or pass --data)", dir.display())));
     }
     Ledger::open(dir).with_context(|| format!("opening the ledger in {}", dir.display()))
 }
 
-fn ledger_error(e: LedgerError) -> anyhow::Error {
+pub(crate) fn ledger_error(e: LedgerError) -> anyhow::Error {
     match e {
         LedgerError::Refused { error, .. } => refused(format!("refused: {}: {}", error.field, error.reason)),
         LedgerError::VersionConflict { .. } | LedgerError::IdempotencyMismatch { .. } => refused(e.to_string()),
         LedgerError::Import(v) => refused(format!("import refused: seq {}: {}", v.seq, v.what)),
+        LedgerError::Proof(p) => refused(p.to_string()),
+        LedgerError::Log(planledger::log::LogError::Exists(d)) => {
+            refused(format!("a ledger already exists in {}", d.display()))
+        }
         other => anyhow!(other),
     }
 }
@@ -535,14 +594,36 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let data = cli.data.as_path();
     match cli.cmd {
-        Cmd::Init => {
+        Cmd::Init { origin } => {
             if ledger_exists(data) {
                 return Err(refused(format!("a ledger already exists in {}", data.display())));
             }
-            Ledger::open(data)?.close();
+            let ledger = Ledger::create(data, origin.as_deref()).map_err(ledger_error)?;
+            let key = ledger.log().verifier().encode();
+            ledger.close();
             println!("initialised an empty ledger in {}", data.display());
+            println!("public key: {key}");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Checkpoint => {
+            let ledger = open_existing(data)?;
+            print!("{}", ledger.checkpoint());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Pubkey => {
+            let ledger = open_existing(data)?;
+            println!("{}", ledger.log().verifier().encode());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Prove(p) => audit::prove(&open_existing(data)?, p),
+        Cmd::Bundle { seq, out } => {
+            let ledger = open_existing(data)?;
+            let b = ledger.bundle(seq).map_err(ledger_error)?;
+            std::fs::write(&out, b.to_json()).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote the proof bundle of seq {seq} (tree size {}) to {}", b.tree_size, out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::VerifyBundle { file, pubkey } => audit::verify_bundle(&file, &pubkey),
         Cmd::Import { files } => {
             if files.is_empty() {
                 return Err(refused("import: name at least one ledger file"));
@@ -582,7 +663,20 @@ pub fn run() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Verify { file } => verify(data, &file),
+        Cmd::Verify { file, since, checkpoint, pubkey } => {
+            let key = pubkey.as_deref().map(audit::load_pubkey).transpose()?;
+            if file.is_empty() {
+                if checkpoint.is_some() {
+                    return Err(refused("--checkpoint: only with --file; for the data dir use --since"));
+                }
+                audit::verify_data(data, since.as_deref(), key.as_ref())
+            } else {
+                if since.is_some() {
+                    return Err(refused("--since: only for the data dir; for files use --checkpoint"));
+                }
+                verify(&file, checkpoint.as_deref(), key.as_ref())
+            }
+        }
         Cmd::Plans { json } => {
             let ledger = open_existing(data)?;
             let p = ledger.read();
@@ -737,23 +831,7 @@ pub fn run() -> Result<ExitCode> {
     }
 }
 
-fn verify(data: &Path, files: &[PathBuf]) -> Result<ExitCode> {
-    if files.is_empty() {
-        if !ledger_exists(data) {
-            return Err(refused(format!("no ledger in {}", data.display())));
-        }
-        return match verify_dir(data) {
-            Ok(s) => {
-                println!("ok: {} events, head {}", s.count, s.head);
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => Err(Exit::VerifyFailed(match e.seq() {
-                Some(seq) => format!("verification FAILED: first bad event seq {seq}: {e}"),
-                None => format!("verification FAILED: {e}"),
-            })
-            .into()),
-        };
-    }
+fn verify(files: &[PathBuf], checkpoint: Option<&Path>, key: Option<&NoteVerifier>) -> Result<ExitCode> {
     let mut all = Vec::new();
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
@@ -770,6 +848,15 @@ fn verify(data: &Path, files: &[PathBuf]) -> Result<ExitCode> {
     let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
     match verify_lines(verifier, refs) {
         Ok((s, _)) => {
+            if let Some(cp) = checkpoint {
+                if s.first != 0 {
+                    return Err(refused("--checkpoint: the files must start at seq 0 to rebuild the tree"));
+                }
+                let Some(key) = key else {
+                    return Err(refused("--checkpoint: give the ledger's public key with --pubkey"));
+                };
+                audit::files_match_checkpoint(&all, cp, key)?;
+            }
             if rules {
                 println!("ok: {} events, head {}", s.count, s.head);
             } else {

@@ -1,13 +1,23 @@
 //! The event log on sled: the only module that touches storage. One `Log` type: atomic multi-tree commits made
-//! durable with a flush and a real fsync, reads by seq, the entity index and durable idempotency records.
+//! durable with a flush and a real fsync, reads by seq, the entity index, durable idempotency records, the Merkle
+//! tree's perfect-subtree nodes, the latest signed checkpoint, and the ledger's signing key file.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use crate::audit::merkle::{Frontier, NodeId, NodeSource};
+use crate::audit::note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
+use crate::audit::{LedgerHasher, TreeHash, leaf_of};
 use crate::domain::EventHash;
+
+/// The key file in the data dir: the signed-note private key, readable by its owner only.
+const KEY_FILE: &str = "checkpoint.key";
+/// Marks a store whose `merkle` tree holds every node of the tree over its events.
+const MERKLE_MARK: &[u8] = b"rfc6962-sha256";
 
 /// Layout version of the trees below; a data dir of another version is refused rather than misread.
 const STORE_VERSION: &[u8] = b"planledger-store-1";
@@ -20,6 +30,10 @@ pub enum LogError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("the stored ledger is corrupt{}: {what}", seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
     Corruption { seq: Option<u64>, what: String },
+    #[error("the signing key in {path}: {source}")]
+    Key { path: PathBuf, source: NoteError },
+    #[error("a ledger already exists in {0}")]
+    Exists(PathBuf),
 }
 
 impl LogError {
@@ -50,6 +64,10 @@ pub struct Batch {
     pub entries: Vec<Entry>,
     /// Idempotency key → the stored outcome of the request.
     pub idempotency: Vec<(String, Vec<u8>)>,
+    /// Merkle tree nodes completed by these entries.
+    pub nodes: Vec<(NodeId, TreeHash)>,
+    /// The signed checkpoint of the tree after these entries.
+    pub checkpoint: Option<String>,
 }
 
 pub struct Log {
@@ -59,6 +77,8 @@ pub struct Log {
     meta: sled::Tree,
     idem: sled::Tree,
     index: sled::Tree,
+    merkle: sled::Tree,
+    signer: NoteSigner,
     /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
     /// power loss on all hardware.
     data_file: File,
@@ -74,6 +94,13 @@ fn index_key(entity: &str, seq: u64) -> Vec<u8> {
     k.extend_from_slice(entity.as_bytes());
     k.push(0);
     k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn node_key(id: NodeId) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = id.level;
+    k[1..].copy_from_slice(&id.index.to_be_bytes());
     k
 }
 
@@ -99,10 +126,57 @@ fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
     }
 }
 
+/// Writes a new signing key whose name is `origin` (or a generated one) with owner-only permissions.
+fn create_key(path: &Path, origin: Option<&str>) -> Result<NoteSigner, LogError> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed)
+        .map_err(|e| LogError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+    let name = match origin {
+        Some(o) => o.to_string(),
+        None => {
+            // Unique per ledger, so that two test ledgers are never mistaken for one another; a municipality sets
+            // its own origin with `init --origin`.
+            let provisional =
+                NoteSigner::from_seed("x", seed).map_err(|source| LogError::Key { path: path.into(), source })?;
+            format!("localhost/planledger-{:08x}", provisional.verifier().id)
+        }
+    };
+    let signer = NoteSigner::from_seed(&name, seed).map_err(|source| LogError::Key { path: path.into(), source })?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(format!("{}\n", signer.encode_private()).as_bytes()).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok(signer)
+}
+
+fn load_key(path: &Path) -> Result<NoteSigner, LogError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    NoteSigner::parse(&text).map_err(|source| LogError::Key { path: path.into(), source })
+}
+
 impl Log {
-    /// Opens (or creates) the log in `dir` and checks that the stored head matches the last event's bytes.
+    /// Creates a new, empty ledger in `dir` whose checkpoints carry `origin`; refuses a dir that holds one.
+    pub fn create(dir: &Path, origin: Option<&str>) -> Result<Self, LogError> {
+        if dir.join("sled").exists() || dir.join(KEY_FILE).exists() {
+            return Err(LogError::Exists(dir.to_path_buf()));
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        create_key(&dir.join(KEY_FILE), origin)?;
+        Self::open(dir)
+    }
+
+    /// Opens (or creates) the log in `dir` and checks that the stored head matches the last event's bytes and
+    /// that the latest checkpoint is signed by the ledger's key over the stored tree.
     pub fn open(dir: &Path) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let key_path = dir.join(KEY_FILE);
+        let signer = if key_path.exists() { load_key(&key_path)? } else { create_key(&key_path, None)? };
         let db = open_with_retry(&dir.join("sled"))?;
         let data_path = dir.join("sled").join("db");
         let data_file = File::open(&data_path).map_err(io(&data_path))?;
@@ -112,6 +186,8 @@ impl Log {
             meta: db.open_tree("meta")?,
             idem: db.open_tree("idempotency")?,
             index: db.open_tree("index")?,
+            merkle: db.open_tree("merkle")?,
+            signer,
             db,
             data_file,
             dir: dir.to_path_buf(),
@@ -126,12 +202,92 @@ impl Log {
             }
             None if log.events.is_empty() => {
                 log.meta.insert("store", STORE_VERSION)?;
+                log.meta.insert("merkle", MERKLE_MARK)?;
                 log.sync()?;
             }
             None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
         }
         log.check_head()?;
+        if log.meta.get("merkle")?.is_none() {
+            log.build_tree()?;
+        }
+        log.check_tree()?;
         Ok(log)
+    }
+
+    /// Builds the tree of a store written before the tree existed, from the recorded event hashes. Idempotent:
+    /// the mark is set only once every node is stored.
+    fn build_tree(&self) -> Result<(), LogError> {
+        let len = self.head()?.len;
+        tracing::info!(events = len, "building the Merkle tree of an older store");
+        let mut frontier = Frontier::<LedgerHasher>::default();
+        let mut batch = sled::Batch::default();
+        let mut pending = 0usize;
+        for seq in 0..len {
+            let h = self.stored_hash(seq)?.ok_or_else(|| LogError::corrupt(Some(seq), "no recorded hash"))?;
+            frontier.push(&h.0, |id, hash| {
+                batch.insert(&node_key(id), &hash);
+                pending += 1;
+            });
+            if pending >= 65_536 {
+                self.merkle.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        self.merkle.apply_batch(batch)?;
+        self.meta.insert("merkle", MERKLE_MARK)?;
+        self.meta.remove("checkpoint")?;
+        self.sync()
+    }
+
+    /// Checks the tree's right edge against the head, and the latest checkpoint against the tree; writes the first
+    /// checkpoint of a store that has none.
+    fn check_tree(&self) -> Result<(), LogError> {
+        let head = self.head()?;
+        if head.len > 0 && self.node(NodeId { level: 0, index: head.len - 1 })? != leaf_of(&head.hash) {
+            return Err(LogError::corrupt(Some(head.len - 1), "the tree's last leaf is not the leaf of the head"));
+        }
+        let root = Frontier::<LedgerHasher>::load(self, head.len)?.root();
+        match self.meta.get("checkpoint")? {
+            None => {
+                let note = self.sign_checkpoint(head.len, root)?;
+                self.meta.insert("checkpoint", note.as_bytes())?;
+                self.sync()
+            }
+            Some(note) => {
+                let note = std::str::from_utf8(&note)
+                    .map_err(|_| LogError::corrupt(None, "the stored checkpoint is not UTF-8"))?;
+                let cp = Checkpoint::open(note, &self.verifier())
+                    .map_err(|e| LogError::corrupt(None, format!("the stored checkpoint: {e}")))?;
+                if cp.size != head.len || cp.root != root {
+                    return Err(LogError::corrupt(
+                        None,
+                        format!(
+                            "the stored checkpoint (size {}) does not match the stored tree (size {})",
+                            cp.size, head.len
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Signs the checkpoint of the tree of `size` events with root `root`.
+    pub fn sign_checkpoint(&self, size: u64, root: TreeHash) -> Result<String, LogError> {
+        let cp = Checkpoint { origin: self.signer.name().to_string(), size, root };
+        self.signer.sign(&cp.text()).map_err(|source| LogError::Key { path: self.dir.join(KEY_FILE), source })
+    }
+
+    /// The ledger's public key (the signed-note verifier key).
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// The latest stored checkpoint note.
+    pub fn checkpoint(&self) -> Result<String, LogError> {
+        let v = self.meta.get("checkpoint")?.ok_or_else(|| LogError::corrupt(None, "no checkpoint is stored"))?;
+        String::from_utf8(v.to_vec()).map_err(|_| LogError::corrupt(None, "the stored checkpoint is not UTF-8"))
     }
 
     pub fn dir(&self) -> &Path {
@@ -231,21 +387,29 @@ impl Log {
     pub fn commit(&self, batch: &Batch, new_head: Head) -> Result<(), LogError> {
         let mut head_bytes = new_head.len.to_be_bytes().to_vec();
         head_bytes.extend_from_slice(&new_head.hash.0);
-        let r: Result<(), TransactionError<()>> = (&self.events, &self.hashes, &self.meta, &self.idem, &self.index)
-            .transaction(|(events, hashes, meta, idem, index)| {
-                for e in &batch.entries {
-                    events.insert(&e.seq.to_be_bytes(), e.bytes.as_slice())?;
-                    hashes.insert(&e.seq.to_be_bytes(), &e.hash.0)?;
-                    for k in &e.index_keys {
-                        index.insert(index_key(k, e.seq), &[] as &[u8])?;
+        let r: Result<(), TransactionError<()>> =
+            (&self.events, &self.hashes, &self.meta, &self.idem, &self.index, &self.merkle).transaction(
+                |(events, hashes, meta, idem, index, merkle)| {
+                    for e in &batch.entries {
+                        events.insert(&e.seq.to_be_bytes(), e.bytes.as_slice())?;
+                        hashes.insert(&e.seq.to_be_bytes(), &e.hash.0)?;
+                        for k in &e.index_keys {
+                            index.insert(index_key(k, e.seq), &[] as &[u8])?;
+                        }
                     }
-                }
-                for (k, v) in &batch.idempotency {
-                    idem.insert(k.as_bytes(), v.as_slice())?;
-                }
-                meta.insert("head", head_bytes.as_slice())?;
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+                    for (k, v) in &batch.idempotency {
+                        idem.insert(k.as_bytes(), v.as_slice())?;
+                    }
+                    for (id, h) in &batch.nodes {
+                        merkle.insert(&node_key(*id), h)?;
+                    }
+                    if let Some(note) = &batch.checkpoint {
+                        meta.insert("checkpoint", note.as_bytes())?;
+                    }
+                    meta.insert("head", head_bytes.as_slice())?;
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
         match r {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(e.into()),
@@ -263,5 +427,22 @@ impl Log {
     /// Direct access for tests that tamper with stored bytes, and for the storage benchmark's reference.
     pub fn raw_events_tree(&self) -> &sled::Tree {
         &self.events
+    }
+
+    /// Direct access to the stored tree nodes and meta records, for tamper tests.
+    pub fn raw_tree(&self, name: &str) -> Result<sled::Tree, LogError> {
+        Ok(self.db.open_tree(name)?)
+    }
+}
+
+impl NodeSource<TreeHash> for Log {
+    type Error = LogError;
+    fn node(&self, id: NodeId) -> Result<TreeHash, LogError> {
+        match self.merkle.get(node_key(id))? {
+            Some(v) => v.as_ref().try_into().map_err(|_| {
+                LogError::corrupt(None, format!("tree node ({}, {}) is not 32 bytes", id.level, id.index))
+            }),
+            None => Err(LogError::corrupt(None, format!("tree node ({}, {}) is missing", id.level, id.index))),
+        }
     }
 }

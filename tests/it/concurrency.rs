@@ -49,7 +49,7 @@ fn concurrent_writers_get_contiguous_unique_seqs() {
     assert_eq!(ledger.head().len, n);
     ledger.close();
     let s = verify_dir(dir.path()).unwrap();
-    assert_eq!(s.count, n);
+    assert_eq!(s.summary.count, n);
 }
 
 #[test]

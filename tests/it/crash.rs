@@ -61,7 +61,7 @@ fn acknowledged_appends_survive_sigkill() {
         total_acked += acks.len();
         ledger.close();
         let s = verify_dir(dir.path()).unwrap_or_else(|e| panic!("round {round}: verify failed: {e}"));
-        assert!(s.count as usize >= acks.len());
+        assert!(s.summary.count as usize >= acks.len());
     }
     assert!(total_acked > 0, "the child acknowledged nothing in any round: the test proved nothing");
     println!("crash test: {total_acked} acknowledged events checked over 24 kills");

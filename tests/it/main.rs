@@ -1,5 +1,6 @@
 //! Integration tests: one binary. Each module proves part of the ledger's promises.
 
+mod audit;
 mod cli;
 mod concurrency;
 mod crash;
@@ -7,3 +8,4 @@ mod model;
 mod seeds;
 mod support;
 mod tamper;
+mod vectors;

@@ -133,7 +133,7 @@ proptest! {
         prop_assert_eq!(&projection::replay(&records, Some(Point::Seq(last))), &ledger.read().state);
         prop_assert_eq!(projection::replay(&records, Some(Point::Seq(0))).plans.len(), 1);
         ledger.close();
-        prop_assert_eq!(verify_dir(dir.path()).unwrap().count, m.events);
+        prop_assert_eq!(verify_dir(dir.path()).unwrap().summary.count, m.events);
         let _ = Target::None;
     }
 }

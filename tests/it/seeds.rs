@@ -235,8 +235,8 @@ fn seed_ledgers_import_with_identical_hashes_and_verify() {
     ledger.close();
 
     let summary = verify_dir(dir.path()).unwrap_or_else(|e| panic!("verify: {e}"));
-    assert_eq!(summary.count, total);
-    assert_eq!(summary.head, head.hash);
+    assert_eq!(summary.summary.count, total);
+    assert_eq!(summary.summary.head, head.hash);
 }
 
 // ───────────────────────────── 3. 品川区: the 20 KPIs ─────────────────────────────

@@ -1,0 +1,141 @@
+//! The audit commands: proofs, bundles, and verification of the data dir against checkpoints.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use planledger::audit::merkle::{MemoryTree, Rfc6962Sha256};
+use planledger::audit::note::{Checkpoint, NoteVerifier};
+use planledger::audit::{Bundle, b64};
+use planledger::domain::EventHash;
+use planledger::ledger::{Ledger, verify_dir_with, verify_since};
+
+use super::{Exit, ProveCmd, ledger_error, refused};
+
+/// A public key given inline or as a file holding it.
+pub fn load_pubkey(arg: &str) -> Result<NoteVerifier> {
+    let text = if Path::new(arg).is_file() {
+        std::fs::read_to_string(arg).with_context(|| format!("reading {arg}"))?
+    } else {
+        arg.to_string()
+    };
+    NoteVerifier::parse(&text).map_err(|e| refused(format!("--pubkey: {e}")))
+}
+
+fn failed(msg: String) -> anyhow::Error {
+    Exit::VerifyFailed(format!("verification FAILED: {msg}")).into()
+}
+
+pub fn prove(ledger: &Ledger, cmd: ProveCmd) -> Result<ExitCode> {
+    match cmd {
+        ProveCmd::Inclusion { seq, size, json } => {
+            let p = ledger.inclusion_proof(seq, size).map_err(ledger_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                println!("inclusion of seq {} in the tree of {} events", p.leaf_index, p.tree_size);
+                println!("entry (blake3 of the event): {}", p.entry);
+                println!("leaf hash: {}", p.leaf_hash);
+                println!("root:      {}", p.root);
+                println!("proof ({} hashes, leaf side first):", p.proof.len());
+                for h in &p.proof {
+                    println!("  {h}");
+                }
+            }
+        }
+        ProveCmd::Consistency { m, n, json } => {
+            let p = ledger.consistency_proof(m, n).map_err(ledger_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                println!("consistency of the tree of {} events with the tree of {} events", p.size1, p.size2);
+                println!("root of {}: {}", p.size1, p.root1);
+                println!("root of {}: {}", p.size2, p.root2);
+                println!("proof ({} hashes):", p.proof.len());
+                for h in &p.proof {
+                    println!("  {h}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify_bundle(file: &Path, pubkey: &str) -> Result<ExitCode> {
+    let key = load_pubkey(pubkey)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    match Bundle::verify(&bytes, &key) {
+        Ok(v) => {
+            println!(
+                "ok: event seq {} ({}) is in the ledger {} of {} events, checkpoint signed by {}",
+                v.record.seq, v.event_hash, v.checkpoint.origin, v.checkpoint.size, key.name
+            );
+            let r = &v.record;
+            println!(
+                "{} on plan {}, recorded {} by {}, effective {}",
+                r.event.type_name(),
+                r.event.plan(),
+                r.recorded_at.to_rfc3339(),
+                r.actor.id,
+                r.effective
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(failed(format!("{}: {e}", file.display()))),
+    }
+}
+
+pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>) -> Result<ExitCode> {
+    if !data.join("sled").exists() {
+        return Err(refused(format!("no ledger in {}", data.display())));
+    }
+    let earlier =
+        since.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+    let report = verify_dir_with(data, key).map_err(|e| {
+        failed(match e.seq() {
+            Some(seq) => format!("first bad event seq {seq}: {e}"),
+            None => e.to_string(),
+        })
+    })?;
+    let s = &report.summary;
+    println!("ok: {} events, head {}", s.count, s.head);
+    println!(
+        "tree root {} matches the checkpoint of {} signed by {}",
+        b64(&report.root),
+        report.checkpoint.size,
+        report.checkpoint.origin
+    );
+    if let Some(note) = earlier {
+        let cp = verify_since(data, &report, &note, key).map_err(|e| failed(e.to_string()))?;
+        println!("consistent with the earlier checkpoint of {} events: the ledger only grew since", cp.size);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks that ledger files reproduce a signed checkpoint: the root of their first `size` events.
+pub fn files_match_checkpoint(lines: &[Vec<u8>], checkpoint: &Path, key: &NoteVerifier) -> Result<()> {
+    let note = std::fs::read_to_string(checkpoint).with_context(|| format!("reading {}", checkpoint.display()))?;
+    let cp = Checkpoint::open(&note, key).map_err(|e| failed(format!("{}: {e}", checkpoint.display())))?;
+    let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
+    if size > lines.len() {
+        return Err(failed(format!(
+            "the checkpoint has {} events but the files hold only {}: events are missing",
+            cp.size,
+            lines.len()
+        )));
+    }
+    let mut tree = MemoryTree::<Rfc6962Sha256>::default();
+    for l in &lines[..size] {
+        tree.push(&EventHash::of(l).0);
+    }
+    if tree.root() != cp.root {
+        return Err(failed(format!(
+            "the first {} events of the files do not have the checkpoint's root {}",
+            cp.size,
+            b64(&cp.root)
+        )));
+    }
+    println!("the first {} events reproduce the checkpoint signed by {}", cp.size, cp.origin);
+    Ok(())
+}
