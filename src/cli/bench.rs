@@ -124,12 +124,129 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
     let verify_secs = t3.elapsed().as_secs_f64();
     match v {
         Ok(s) => println!(
-            "full verify (hash, chain, rules): {} events in {verify_secs:.2} s = {:.0} events/s",
+            "full verify (hash, chain, rules, tree, checkpoint): {} events in {verify_secs:.2} s = {:.0} events/s",
             s.summary.count,
             s.summary.count as f64 / verify_secs
         ),
         Err(e) => println!("verify failed: {e}"),
     }
     reopened.close();
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ProofBenchArgs {
+    /// Entries in the tree.
+    #[arg(long, default_value_t = 1_000_000)]
+    entries: u64,
+    /// Proofs of each kind to generate and verify.
+    #[arg(long, default_value_t = 20_000)]
+    samples: usize,
+    /// Where to build the store (default: a fresh directory under the system temp dir, removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+    (at(0.5), at(0.99), v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Builds a store of `entries` events (synthetic bytes) with their tree through the storage layer's commit, in
+/// batches as group commit would, then times proofs read from sled and their verification.
+pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
+    use planledger::audit::merkle::{self, Frontier};
+    use planledger::audit::{LedgerHasher, leaf_of};
+    use planledger::domain::EventHash;
+    use planledger::log::{Batch, Entry, Head, Log};
+    use rand::{Rng, SeedableRng};
+
+    let owned = a.dir.is_none();
+    let dir = a
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("planledger-bench-proofs-{}", std::process::id())));
+    if dir.join("sled").exists() {
+        return Err(super::refused(format!("--dir: {} already holds a store", dir.display())));
+    }
+    let log = Log::open(&dir)?;
+    let t0 = Instant::now();
+    let mut frontier = Frontier::<LedgerHasher>::default();
+    let mut head = Head { len: 0, hash: EventHash::ZERO };
+    let mut hashes = Vec::with_capacity(a.entries as usize);
+    while head.len < a.entries {
+        let mut batch = Batch::default();
+        let end = (head.len + 10_000).min(a.entries);
+        for seq in head.len..end {
+            let bytes = format!("{{\"seq\":{seq},\"prev\":\"{}\"}}", head.hash).into_bytes();
+            let hash = EventHash::of(&bytes);
+            frontier.push(&hash.0, |id, h| batch.nodes.push((id, h)));
+            batch.entries.push(Entry { seq, bytes, hash, index_keys: vec![] });
+            hashes.push(hash);
+            head = Head { len: seq + 1, hash };
+        }
+        batch.checkpoint = Some(log.sign_checkpoint(head.len, frontier.root())?);
+        log.commit(&batch, head)?;
+    }
+    println!("built a store of {} entries with its tree in {:.1} s", a.entries, t0.elapsed().as_secs_f64());
+    drop(log);
+    let log = Log::open(&dir)?;
+    let n = a.entries;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+
+    let t = Instant::now();
+    let root = merkle::root::<LedgerHasher, _>(&log, n)?;
+    println!("root of {n} from stored nodes: {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
+
+    let mut gen_us = Vec::with_capacity(a.samples);
+    let mut ver_us = Vec::with_capacity(a.samples);
+    let mut lens = 0usize;
+    for _ in 0..a.samples {
+        let seq = rng.gen_range(0..n);
+        let t = Instant::now();
+        let proof = merkle::inclusion_proof::<LedgerHasher, _>(&log, seq, n)?.map_err(anyhow::Error::from)?;
+        gen_us.push(t.elapsed().as_secs_f64() * 1e6);
+        lens += proof.len();
+        let leaf = leaf_of(&hashes[seq as usize]);
+        let t = Instant::now();
+        merkle::verify_inclusion::<LedgerHasher, _>(seq, n, &leaf, &proof, &root).map_err(anyhow::Error::from)?;
+        ver_us.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let (g50, g99, gmean) = percentiles(gen_us);
+    let (v50, v99, vmean) = percentiles(ver_us);
+    println!(
+        "inclusion proofs in a tree of {n} ({} samples, {:.1} hashes each): generate p50 {g50:.1} µs, p99 {g99:.1} µs, \
+         mean {gmean:.1} µs; verify p50 {v50:.1} µs, p99 {v99:.1} µs, mean {vmean:.1} µs",
+        a.samples,
+        lens as f64 / a.samples as f64
+    );
+
+    let mut gen_us = Vec::with_capacity(a.samples);
+    let mut ver_us = Vec::with_capacity(a.samples);
+    let mut lens = 0usize;
+    for _ in 0..a.samples {
+        let m = rng.gen_range(1..n);
+        let t = Instant::now();
+        let proof = merkle::consistency_proof::<LedgerHasher, _>(&log, m, n)?.map_err(anyhow::Error::from)?;
+        let root_m = merkle::root::<LedgerHasher, _>(&log, m)?;
+        gen_us.push(t.elapsed().as_secs_f64() * 1e6);
+        lens += proof.len();
+        let t = Instant::now();
+        merkle::verify_consistency::<LedgerHasher, _>(m, n, &proof, &root_m, &root).map_err(anyhow::Error::from)?;
+        ver_us.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let (g50, g99, gmean) = percentiles(gen_us);
+    let (v50, v99, vmean) = percentiles(ver_us);
+    println!(
+        "consistency proofs m → {n} ({} samples, {:.1} hashes each; generation includes the root of m): generate \
+         p50 {g50:.1} µs, p99 {g99:.1} µs, mean {gmean:.1} µs; verify p50 {v50:.1} µs, p99 {v99:.1} µs, mean {vmean:.1} µs",
+        a.samples,
+        lens as f64 / a.samples as f64
+    );
+    drop(log);
+    if owned {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -140,6 +140,8 @@ enum Cmd {
     },
     /// Measure durable append and replay throughput on a synthetic ledger.
     Bench(bench::BenchArgs),
+    /// Measure proof generation and verification on a sled-stored tree of many entries.
+    BenchProofs(bench::ProofBenchArgs),
     /// Plans: create, revise, change status.
     #[command(subcommand)]
     Plan(PlanCmd),
@@ -738,6 +740,7 @@ pub fn run() -> Result<ExitCode> {
         Cmd::ImportPlan { file, who, dry_run } => import_plan(data, &file, &who, dry_run),
         Cmd::BuildSeeds { manifest, check } => build_seeds(&manifest, check),
         Cmd::Bench(args) => bench::run(data, args),
+        Cmd::BenchProofs(args) => bench::proofs(args),
         Cmd::Plan(c) => match c {
             PlanCmd::Create { plan, municipality, code, title, kind, from, to, status, levels, predecessor, who } => {
                 write_one(

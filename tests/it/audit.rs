@@ -291,3 +291,26 @@ fn the_key_file_is_private_and_init_refuses_an_existing_ledger() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("leaf index 0 is not below tree size 0"), "{err}");
 }
+
+#[test]
+fn a_store_written_before_the_tree_existed_gets_its_tree_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = seed_lines(&["01-shinagawa-jisshi-4.jsonl"]);
+    let l = Ledger::open(dir.path()).unwrap();
+    l.import_blocking(lines.clone()).unwrap();
+    l.close();
+    {
+        // What a store of the first layout holds: no tree, no mark, no checkpoint.
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        db.drop_tree("merkle").unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        meta.remove("merkle").unwrap();
+        meta.remove("checkpoint").unwrap();
+        db.flush().unwrap();
+    }
+    let report = verify_dir(dir.path()).unwrap();
+    assert_eq!(report.root, memory_tree(&lines).root());
+    assert_eq!(report.checkpoint.size, lines.len() as u64);
+    let l = Ledger::open(dir.path()).unwrap();
+    l.inclusion_proof(42, None).unwrap().verify().unwrap();
+}
