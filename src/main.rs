@@ -5,6 +5,18 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `planledger show … | head` closes stdout early; Rust's print macros then panic. A reader that stopped reading
+    // is not an error worth a backtrace: leave quietly with the status a shell gives a process ended by SIGPIPE.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg =
+            payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        if msg.is_some_and(|m| m.contains("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default_hook(info)
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PLANLEDGER_LOG").unwrap_or_else(|_| "warn".into()),

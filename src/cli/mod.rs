@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use planledger::audit::note::NoteVerifier;
 use planledger::domain::model::{Actor, Detail, Meta};
-use planledger::domain::{Command, FiscalYear, IndicatorId, NodeId, PlanId};
+use planledger::domain::{Command, IndicatorId, NodeId, PlanId};
 use planledger::events::{ChainVerifier, verify_lines};
 use planledger::ledger::{AppendRequest, Ledger, LedgerError, split_lines};
 use planledger::plantable;
@@ -115,6 +115,30 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// What differs in a plan between two points, each difference with the events that caused it. A point is
+    /// `now`, a seq, a date (in force on), an RFC 3339 instant (as recorded), a version name, or one of those
+    /// with a prefix: seq:, effective:, as-of:, version:.
+    Diff {
+        plan: String,
+        from: String,
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// For every value of a plan, the event that last set it: who, when, on what authority, why.
+    Blame {
+        plan: String,
+        #[command(flatten)]
+        point: PointArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The named versions of a plan.
+    Versions {
+        plan: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Every change of an indicator or a node: old → new, who, when, on what authority, why.
     History {
         id: String,
@@ -192,6 +216,9 @@ struct PointArgs {
     /// The plan as in force on this date (YYYY-MM-DD, or a fiscal year for its 1 April).
     #[arg(long, group = "point")]
     effective: Option<String>,
+    /// The plan at a named version (see `versions PLAN`).
+    #[arg(long, group = "point")]
+    version: Option<String>,
 }
 
 /// Who records a change and why. On the command line the operator states it; over HTTP it comes from the token.
@@ -285,6 +312,15 @@ enum PlanCmd {
     Status {
         plan: String,
         status: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Name the plan as it stood right after event SEQ (default: the latest event), e.g. "adopted 2016-04-01".
+    Version {
+        plan: String,
+        name: String,
+        #[arg(long)]
+        at: Option<u64>,
         #[command(flatten)]
         who: Who,
     },
@@ -490,26 +526,22 @@ pub(crate) fn refused(msg: impl Into<String>) -> anyhow::Error {
 
 /// A date, or a fiscal year meaning its 1 April.
 fn parse_effective(field: &str, s: &str) -> Result<NaiveDate> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        return Ok(d);
-    }
-    match s.parse::<FiscalYear>() {
-        Ok(fy) => Ok(fy.start()),
-        Err(e) => {
-            Err(refused(format!("{field}: {s:?} is neither a date (YYYY-MM-DD) nor a fiscal year ({})", e.reason)))
-        }
-    }
+    projection::parse_effective(field, s).map_err(|e| refused(format!("{}: {}", e.field, e.reason)))
 }
 
-fn point(p: &PointArgs) -> Result<Option<Point>> {
+fn point(p: &PointArgs, plan: Option<&planledger::domain::state::Plan>) -> Result<Option<Point>> {
+    let domain = |e: planledger::domain::DomainError| refused(format!("{}: {}", e.field, e.reason));
     Ok(if let Some(s) = p.at {
         Some(Point::Seq(s))
     } else if let Some(t) = &p.as_of {
-        let t = DateTime::parse_from_rfc3339(t)
-            .map_err(|_| refused(format!("--as-of: {t:?} is not an RFC 3339 instant")))?;
-        Some(Point::AsOf(t.with_timezone(&Utc)))
+        Some(Point::AsOf(projection::parse_instant("--as-of", t).map_err(domain)?))
     } else if let Some(d) = &p.effective {
-        Some(Point::Effective(parse_effective("--effective", d)?))
+        Some(Point::Effective(projection::parse_effective("--effective", d).map_err(domain)?))
+    } else if let Some(v) = &p.version {
+        let Some(plan) = plan else {
+            return Err(refused("--version: names a version of a plan; this command is not about one plan"));
+        };
+        Some(projection::version_point("--version", plan, v).map_err(domain)?)
     } else {
         None
     })
@@ -693,7 +725,7 @@ pub fn run() -> Result<ExitCode> {
         Cmd::Show { plan, point: pa, json } => {
             let ledger = open_existing(data)?;
             let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
-            let pt = point(&pa)?;
+            let pt = point(&pa, ledger.read().state.plans.get(&id))?;
             let view = match pt {
                 None => projection::view_plan(&ledger.read().state, &id),
                 Some(pt) => {
@@ -711,6 +743,69 @@ pub fn run() -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {
                 print::plan(&view, pt);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Diff { plan, from, to, json } => {
+            let ledger = open_existing(data)?;
+            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
+            let (from, to) = {
+                let p = ledger.read();
+                let Some(pl) = p.state.plans.get(&id) else {
+                    return Err(refused(format!("plan: no plan {plan:?}")));
+                };
+                let domain = |e: planledger::domain::DomainError| refused(format!("{}: {}", e.field, e.reason));
+                (
+                    projection::parse_point("from", &from, pl).map_err(domain)?,
+                    projection::parse_point("to", &to, pl).map_err(domain)?,
+                )
+            };
+            let records = ledger.records_for(&format!("plan:{id}")).map_err(ledger_error)?;
+            let d = projection::diff(&records, &id, from, to);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                print::diff(&d);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Blame { plan, point: pa, json } => {
+            let ledger = open_existing(data)?;
+            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
+            let pt = {
+                let p = ledger.read();
+                let Some(pl) = p.state.plans.get(&id) else {
+                    return Err(refused(format!("plan: no plan {plan:?}")));
+                };
+                point(&pa, Some(pl))?
+            };
+            let records = ledger.records_for(&format!("plan:{id}")).map_err(ledger_error)?;
+            let rows = projection::blame(&records, &id, pt);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print::blame(&rows);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Versions { plan, json } => {
+            let ledger = open_existing(data)?;
+            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
+            let p = ledger.read();
+            let Some(pl) = p.state.plans.get(&id) else {
+                return Err(refused(format!("plan: no plan {plan:?}")));
+            };
+            let mut rows: Vec<(&String, &u64)> = pl.versions.iter().collect();
+            rows.sort_by_key(|(name, seq)| (**seq, (*name).clone()));
+            if json {
+                let v: Vec<_> = rows.iter().map(|(n, s)| serde_json::json!({"name": n, "seq": s})).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if rows.is_empty() {
+                println!("plan {id} has no named versions");
+            } else {
+                for (name, seq) in rows {
+                    println!("seq {seq:>8}  {name}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -766,6 +861,16 @@ pub fn run() -> Result<ExitCode> {
                 &who,
             ),
             PlanCmd::Status { plan, status, who } => write_one(data, Command::ChangePlanStatus { plan, status }, &who),
+            PlanCmd::Version { plan, name, at, who } => {
+                let seq = match at {
+                    Some(s) => s,
+                    None => {
+                        let len = open_existing(data)?.head().len;
+                        len.checked_sub(1).ok_or_else(|| refused("--at: the ledger is empty"))?
+                    }
+                };
+                write_one(data, Command::NameVersion { plan, name, seq: seq.to_string() }, &who)
+            }
         },
         Cmd::Node(c) => match c {
             NodeCmd::Add { plan, node, parent, order, code, title, text, departments, who } => write_one(

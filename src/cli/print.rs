@@ -1,7 +1,9 @@
 //! Human-readable output: Japanese plan text as it is, fiscal years as 2016年度（平成28年度）.
 
 use planledger::projection::view::PlanSummary;
-use planledger::projection::{HistoryEntry, NodeView, PlanView, Point, view::target_with_unit};
+use planledger::projection::{
+    BlameEntry, EventRef, HistoryEntry, NodeView, PlanDiff, PlanView, Point, view::target_with_unit,
+};
 
 fn period(p: &PlanSummary) -> String {
     p.period.map(|p| p.label()).unwrap_or_else(|| "計画期間の記載なし".into())
@@ -107,5 +109,61 @@ pub fn history(title: &str, h: &[HistoryEntry]) {
             let new = c.new.as_deref().unwrap_or("—");
             println!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));
         }
+    }
+}
+
+fn point_label(p: &Option<Point>) -> String {
+    p.map(|p| p.describe()).unwrap_or_else(|| "now".into())
+}
+
+fn cite(e: &EventRef) -> String {
+    let mut s = format!(
+        "seq {} {} {}（{}） 記録 {} 施行 {}",
+        e.seq,
+        e.event,
+        e.actor.name,
+        e.actor.department,
+        e.recorded_at.format("%Y-%m-%d %H:%M"),
+        e.effective
+    );
+    if let Some(a) = &e.authority {
+        s.push_str(&format!(" 根拠 {a}"));
+    }
+    if let Some(r) = &e.reason {
+        s.push_str(&format!(" 理由 {r}"));
+    }
+    s
+}
+
+fn value(v: &Option<String>) -> String {
+    v.as_deref().map(|s| s.replace('\n', " ⏎ ")).unwrap_or_else(|| "—".into())
+}
+
+pub fn diff(d: &PlanDiff) {
+    let n = d.changes.len();
+    let noun = if n == 1 { "difference" } else { "differences" };
+    println!("{}: {} → {}  ({n} {noun})", d.plan, point_label(&d.from), point_label(&d.to));
+    let mut subject = "";
+    for c in &d.changes {
+        if c.subject != subject {
+            subject = &c.subject;
+            println!("{}  [{}]", c.label, c.subject);
+        }
+        println!("    {}: {} → {}", c.what, value(&c.old), value(&c.new));
+        for e in &c.events {
+            println!("        {}", cite(e));
+        }
+    }
+}
+
+pub fn blame(rows: &[BlameEntry]) {
+    let mut subject = "";
+    for r in rows {
+        if r.subject != subject {
+            subject = &r.subject;
+            println!("{}  [{}]", r.label, r.subject);
+        }
+        println!("    {}: {}", r.what, value(&Some(r.value.clone())));
+        println!("        {}", cite(&r.set_by));
     }
 }

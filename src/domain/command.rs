@@ -173,6 +173,12 @@ pub enum Command {
         #[serde(default)]
         note: String,
     },
+    /// Names the plan as it stood right after event `seq`.
+    NameVersion {
+        plan: String,
+        name: String,
+        seq: String,
+    },
 }
 
 impl Command {
@@ -202,6 +208,7 @@ impl Command {
             WithdrawTarget { .. } => "withdraw_target",
             ReportProgress { .. } => "report_progress",
             CorrectProgress { .. } => "correct_progress",
+            NameVersion { .. } => "name_version",
         }
     }
 
@@ -212,7 +219,8 @@ impl Command {
             CreatePlan { plan, .. }
             | RevisePlan { plan, .. }
             | ChangePlanStatus { plan, .. }
-            | AddNode { plan, .. } => super::ids::PlanId::new(plan.as_str()).ok(),
+            | AddNode { plan, .. }
+            | NameVersion { plan, .. } => super::ids::PlanId::new(plan.as_str()).ok(),
             RenameNode { node, .. }
             | ReviseNodeText { node, .. }
             | ReviseNodeDetails { node, .. }

@@ -652,6 +652,30 @@ pub fn decide(state: &State, cmd: &Command, meta: &Meta) -> R<Vec<PlanEvent>> {
                 note,
             }
         }
+        NameVersion { plan: p, name, seq } => {
+            let p = plan(state, "plan", p)?;
+            let name = line("name", name)?;
+            if name.chars().count() > 200 {
+                return Err(DomainError::invalid("name", "must be at most 200 characters"));
+            }
+            if let Some(at) = p.versions.get(&name) {
+                return Err(DomainError::conflict("name", format!("already names plan {} at seq {at}", p.id)));
+            }
+            let seq: u64 = seq.trim().parse().map_err(|_| DomainError::invalid("seq", "must be a whole number"))?;
+            if seq >= state.events {
+                return Err(DomainError::invalid(
+                    "seq",
+                    format!("must name an event already in the ledger (below {})", state.events),
+                ));
+            }
+            if seq < p.created_seq {
+                return Err(DomainError::invalid(
+                    "seq",
+                    format!("is before plan {} was created (seq {})", p.id, p.created_seq),
+                ));
+            }
+            PlanEvent::VersionNamed { plan: p.id.clone(), name, seq }
+        }
     };
     Ok(vec![ev])
 }
@@ -765,6 +789,7 @@ pub fn command_for(event: &PlanEvent) -> Command {
             as_of: as_of.map(|d| s(&d)),
             note: note.clone(),
         },
+        VersionNamed { plan, name, seq } => Command::NameVersion { plan: s(plan), name: name.clone(), seq: s(seq) },
     }
 }
 

@@ -157,6 +157,12 @@ pub enum PlanEvent {
         as_of: Option<NaiveDate>,
         note: String,
     },
+    /// A name for the plan as it stood right after event `seq` ("adopted 2016-04-01", "mid-term revision 2017").
+    VersionNamed {
+        plan: PlanId,
+        name: String,
+        seq: u64,
+    },
     ProgressCorrected {
         plan: PlanId,
         indicator: IndicatorId,
@@ -203,7 +209,8 @@ impl PlanEvent {
             | TargetRevised { plan, .. }
             | TargetWithdrawn { plan, .. }
             | ProgressReported { plan, .. }
-            | ProgressCorrected { plan, .. } => plan,
+            | ProgressCorrected { plan, .. }
+            | VersionNamed { plan, .. } => plan,
         }
     }
 
@@ -211,7 +218,7 @@ impl PlanEvent {
     pub fn subject(&self) -> Subject<'_> {
         use PlanEvent::*;
         match self {
-            PlanCreated { .. } | PlanRevised { .. } | PlanStatusChanged { .. } => Subject::Plan,
+            PlanCreated { .. } | PlanRevised { .. } | PlanStatusChanged { .. } | VersionNamed { .. } => Subject::Plan,
             NodeAdded { node, .. }
             | NodeRenamed { node, .. }
             | NodeTextRevised { node, .. }
@@ -281,6 +288,7 @@ impl PlanEvent {
             TargetWithdrawn { .. } => "TargetWithdrawn",
             ProgressReported { .. } => "ProgressReported",
             ProgressCorrected { .. } => "ProgressCorrected",
+            VersionNamed { .. } => "VersionNamed",
         }
     }
 }

@@ -23,6 +23,10 @@ pub struct Plan {
     pub predecessor: Option<PlanId>,
     /// Number of events that concern this plan: the plan's version for optimistic concurrency.
     pub version: u64,
+    /// Seq of the event that created the plan.
+    pub created_seq: u64,
+    /// Named versions: name → the seq the plan is named at.
+    pub versions: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -157,6 +161,9 @@ impl State {
                         levels: levels.clone(),
                         predecessor: predecessor.clone(),
                         version: 1,
+                        // `events` already counts this event, whose seq is one less.
+                        created_seq: self.events - 1,
+                        versions: BTreeMap::new(),
                     },
                 );
             }
@@ -296,6 +303,11 @@ impl State {
             TargetWithdrawn { indicator, fiscal_year, .. } => {
                 if let Some(i) = self.indicators.get_mut(indicator) {
                     i.targets.remove(fiscal_year);
+                }
+            }
+            VersionNamed { plan, name, seq } => {
+                if let Some(p) = self.plans.get_mut(plan) {
+                    p.versions.insert(name.clone(), *seq);
                 }
             }
             ProgressReported { indicator, fiscal_year, value, as_of, note, .. }

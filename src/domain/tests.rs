@@ -361,6 +361,7 @@ fn command_for_inverts_decide_for_every_event_kind() {
         None,
     );
     run(&mut s, target("i", "2016", "60以上"), None);
+    run(&mut s, Command::NameVersion { plan: "p".into(), name: "adopted".into(), seq: "3".into() }, None);
     run(&mut s, target("i", "2016", "5未満"), Some("見直し"));
     run(&mut s, Command::WithdrawTarget { indicator: "i".into(), fiscal_year: "2016".into() }, Some("廃止"));
     run(
@@ -388,7 +389,7 @@ fn command_for_inverts_decide_for_every_event_kind() {
     run(&mut s, Command::RetireIndicator { indicator: "i".into() }, Some("廃止"));
     run(&mut s, Command::RetireNode { node: "n".into() }, Some("統合"));
     let kinds: std::collections::BTreeSet<_> = events.iter().map(PlanEvent::type_name).collect();
-    assert_eq!(kinds.len(), 24, "every event kind is exercised: {kinds:?}");
+    assert_eq!(kinds.len(), 25, "every event kind is exercised: {kinds:?}");
     // Replay: each event, re-decided from its command against the state before it, is reproduced exactly.
     let mut replay = State::default();
     for e in &events {
@@ -397,4 +398,36 @@ fn command_for_inverts_decide_for_every_event_kind() {
         replay.evolve(e);
     }
     assert_eq!(replay, s);
+}
+
+#[test]
+fn version_names_point_at_an_existing_seq_of_the_plan_and_are_unique() {
+    let mut s = State::default();
+    apply(&mut s, plan_cmd("q", "131091"), None);
+    apply(&mut s, plan_cmd("p", "131091"), None);
+    apply(&mut s, node_cmd("n", None), None);
+    let name = |n: &str, seq: &str| Command::NameVersion { plan: "p".into(), name: n.into(), seq: seq.into() };
+    let evs = apply(&mut s, name("adopted 2016-04-01", "2"), None);
+    assert_eq!(
+        evs,
+        vec![PlanEvent::VersionNamed { plan: PlanId::new("p").unwrap(), name: "adopted 2016-04-01".into(), seq: 2 }]
+    );
+    assert_eq!(s.plans[&PlanId::new("p").unwrap()].versions["adopted 2016-04-01"], 2);
+    // The version event itself is seq 3; a name may point at any seq from the plan's creation to the last event.
+    apply(&mut s, name("draft 3月1日時点", "1"), None);
+    let e = refuse(&s, name("adopted 2016-04-01", "2"), None);
+    assert_eq!((e.field.as_str(), e.kind), ("name", ErrorKind::Conflict), "{e}");
+    let e = refuse(&s, name("later", "5"), None);
+    assert_eq!(e.field, "seq", "{e}");
+    assert!(e.reason.contains("below 5"), "{e}");
+    let e = refuse(&s, name("before", "0"), None);
+    assert_eq!(e.field, "seq", "{e}");
+    assert!(e.reason.contains("before plan p was created"), "{e}");
+    assert_eq!(refuse(&s, name("x", "one"), None).field, "seq");
+    assert_eq!(refuse(&s, name("", "1"), None).field, "name");
+    assert_eq!(refuse(&s, name("two\nlines", "1"), None).field, "name");
+    assert_eq!(
+        refuse(&s, Command::NameVersion { plan: "zz".into(), name: "a".into(), seq: "1".into() }, None).field,
+        "plan"
+    );
 }

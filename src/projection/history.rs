@@ -186,6 +186,7 @@ pub fn describe(before: &State, event: &PlanEvent) -> Vec<Change> {
                 Some(value_with_unit(value, &u)),
             ))
         }
+        VersionNamed { name, seq, .. } => out.push(ch("版 version", None, Some(format!("{name} = seq {seq}")))),
     }
     out
 }

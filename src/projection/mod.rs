@@ -1,16 +1,20 @@
 //! Projections: the plan as a tree view, the history of a node or indicator (old → new, who, when, why), the
-//! target-against-actual series, and the plan at any point on the three time axes (replayed from the log).
+//! target-against-actual series, the plan at any point on the three time axes (replayed from the log), and the
+//! diff and blame of a plan.
 
+pub mod diff;
 mod history;
 pub mod view;
 
+pub use diff::{BlameEntry, DiffEntry, EventRef, PlanDiff, blame, diff};
 pub use history::{Change, HistoryEntry, history};
 pub use view::{IndicatorView, NodeView, PlanSummary, PlanView, SeriesRow, series, view_plan};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::domain::State;
+use crate::domain::state::Plan;
+use crate::domain::{DomainError, FiscalYear, State};
 use crate::events::Record;
 
 /// A point in the ledger's past, on one of its three time axes.
@@ -41,6 +45,79 @@ impl Point {
             Point::Effective(d) => format!("in force on {d}"),
         }
     }
+}
+
+/// Parses an effective date: `YYYY-MM-DD`, or a fiscal year (any form `FiscalYear` reads) for its 1 April.
+pub fn parse_effective(field: &str, s: &str) -> Result<NaiveDate, DomainError> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(d);
+    }
+    match s.parse::<FiscalYear>() {
+        Ok(fy) => Ok(fy.start()),
+        Err(e) => Err(DomainError::invalid(
+            field,
+            format!("{s:?} is neither a date (YYYY-MM-DD) nor a fiscal year ({})", e.reason),
+        )),
+    }
+}
+
+pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, DomainError> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| DomainError::invalid(field, format!("{s:?} is not an RFC 3339 instant")))
+}
+
+/// Resolves a version name of `plan` to its point.
+pub fn version_point(field: &str, plan: &Plan, name: &str) -> Result<Point, DomainError> {
+    plan.versions.get(name).map(|s| Point::Seq(*s)).ok_or_else(|| {
+        let known: Vec<&str> = plan.versions.keys().map(String::as_str).collect();
+        DomainError::not_found(
+            field,
+            if known.is_empty() {
+                format!("plan {} has no named versions; {name:?} is not one", plan.id)
+            } else {
+                format!("plan {} has no version {name:?} (it has: {})", plan.id, known.join(", "))
+            },
+        )
+    })
+}
+
+/// Parses a point written as one string (diff and compare take two of them). `now` is the current plan (`None`).
+/// With a prefix the axis is explicit: `seq:N`, `as-of:RFC3339`, `effective:DATE`, `version:NAME`. Without one, a
+/// whole number is a seq, a date `YYYY-MM-DD` is an effective date, an instant with `T` is as-of, and anything
+/// else is a version name of `plan`.
+pub fn parse_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Point>, DomainError> {
+    let s = s.trim();
+    if s == "now" {
+        return Ok(None);
+    }
+    let seq = |v: &str| {
+        v.parse::<u64>().map(Point::Seq).map_err(|_| DomainError::invalid(field, format!("{v:?} is not a seq")))
+    };
+    if let Some(v) = s.strip_prefix("seq:") {
+        return seq(v).map(Some);
+    }
+    if let Some(v) = s.strip_prefix("as-of:") {
+        return parse_instant(field, v).map(|t| Some(Point::AsOf(t)));
+    }
+    if let Some(v) = s.strip_prefix("effective:") {
+        return parse_effective(field, v).map(|d| Some(Point::Effective(d)));
+    }
+    if let Some(v) = s.strip_prefix("version:") {
+        return version_point(field, plan, v).map(Some);
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return seq(s).map(Some);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(Some(Point::Effective(d)));
+    }
+    if s.contains('T') {
+        if let Ok(t) = parse_instant(field, s) {
+            return Ok(Some(Point::AsOf(t)));
+        }
+    }
+    version_point(field, plan, s).map(Some)
 }
 
 /// Folds the records that a point includes. Records are in seq order; the seq and recorded-at axes are prefixes,

@@ -8,4 +8,5 @@ mod model;
 mod seeds;
 mod support;
 mod tamper;
+mod timetravel;
 mod vectors;

@@ -1,0 +1,273 @@
+//! Named versions, diff and blame: differences between any two points with the events that caused them, the
+//! event behind every current value, and effective dates that arrive out of order.
+
+use chrono::NaiveDate;
+use planledger::domain::{Command, PlanId};
+use planledger::ledger::{AppendRequest, Ledger, split_lines};
+use planledger::projection::diff::DiffKind;
+use planledger::projection::{self, Point, blame, diff, parse_point, replay, view_plan};
+
+use crate::support::{add_node, bin, create_plan, define, meta, set_target};
+
+fn at(l: &Ledger, cmd: Command, effective: (i32, u32, u32), reason: Option<&str>) -> u64 {
+    let mut m = meta(reason);
+    m.effective = NaiveDate::from_ymd_opt(effective.0, effective.1, effective.2).unwrap();
+    let out = l
+        .append_blocking(AppendRequest { commands: vec![cmd], meta: m, expected_version: None, idempotency_key: None })
+        .unwrap();
+    out.events[0].seq.0
+}
+
+fn pid() -> PlanId {
+    PlanId::new("p").unwrap()
+}
+
+#[test]
+fn diff_and_blame_cite_the_events_between_two_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    let d0 = (2016, 4, 1);
+    at(&l, create_plan("p"), d0, None);
+    at(&l, add_node("p", "a"), d0, None);
+    at(&l, add_node("p", "b"), d0, None);
+    at(&l, define("i", "a"), d0, None);
+    let t2018 = at(&l, set_target("i", "2018", "60以上"), d0, None);
+    let adopted = t2018;
+    at(
+        &l,
+        Command::NameVersion { plan: "p".into(), name: "adopted 2016-04-01".into(), seq: adopted.to_string() },
+        d0,
+        None,
+    );
+    // A mid-term revision decided in March 2017, in force from 1 April 2017.
+    let revised = at(&l, set_target("i", "2018", "62以上"), (2017, 4, 1), Some("中間見直し"));
+    let moved = at(
+        &l,
+        Command::MoveNode { node: "b".into(), parent: Some("a".into()), order: None },
+        (2017, 4, 1),
+        Some("再編"),
+    );
+    let renamed = at(
+        &l,
+        Command::RenameNode { node: "a".into(), code: Some("1".into()), title: Some("新名称".into()) },
+        (2017, 4, 1),
+        None,
+    );
+    let text = at(&l, Command::ReviseNodeText { node: "a".into(), text: "新本文".into() }, (2017, 4, 1), None);
+    let depts = at(
+        &l,
+        Command::AssignDepartments { node: "a".into(), departments: vec!["企画課".into(), "広報課".into()] },
+        (2017, 4, 1),
+        None,
+    );
+    let report = at(
+        &l,
+        Command::ReportProgress {
+            indicator: "i".into(),
+            fiscal_year: "2016".into(),
+            value: "58".into(),
+            as_of: None,
+            note: String::new(),
+        },
+        (2017, 5, 31),
+        None,
+    );
+    let corrected = at(
+        &l,
+        Command::CorrectProgress {
+            indicator: "i".into(),
+            fiscal_year: "2016".into(),
+            value: "58.5".into(),
+            as_of: None,
+            note: String::new(),
+        },
+        (2017, 6, 30),
+        Some("集計誤り"),
+    );
+    let added = at(&l, add_node("p", "c"), (2017, 4, 1), None);
+    let retired = at(&l, Command::RetireNode { node: "c".into() }, (2017, 4, 1), Some("統合"));
+    let added_d = at(&l, add_node("p", "d"), (2017, 4, 1), None);
+    // Recorded last but in force from 2016: a retroactive correction of the 2017 target.
+    let retro = at(&l, set_target("i", "2017", "55以上"), (2016, 10, 1), Some("遡及訂正"));
+
+    let records = l.records_for("plan:p").unwrap();
+    let plan = l.read().state.plans[&pid()].clone();
+    let from = parse_point("from", "adopted 2016-04-01", &plan).unwrap();
+    assert_eq!(from, Some(Point::Seq(adopted)));
+    let d = diff(&records, &pid(), from, None);
+    let find = |kind: DiffKind, subject: &str| {
+        d.changes.iter().filter(|c| c.kind == kind && c.subject == subject).collect::<Vec<_>>()
+    };
+    let seqs = |c: &projection::DiffEntry| c.events.iter().map(|e| e.seq).collect::<Vec<_>>();
+
+    let t = find(DiffKind::TargetChanged, "i");
+    let t18 = t.iter().find(|c| c.what.contains("2018")).unwrap();
+    assert_eq!((t18.old.as_deref(), t18.new.as_deref()), (Some("60件以上"), Some("62件以上")));
+    assert_eq!(seqs(t18), vec![revised]);
+    assert_eq!(t18.events[0].reason.as_deref(), Some("中間見直し"));
+    let t17 = t.iter().find(|c| c.what.contains("2017")).unwrap();
+    assert_eq!((t17.old.as_deref(), seqs(t17)), (None, vec![retro]));
+    assert_eq!(seqs(find(DiffKind::NodeMoved, "b")[0]), vec![moved]);
+    assert_eq!(seqs(find(DiffKind::NodeRenamed, "a")[0]), vec![renamed]);
+    assert_eq!(seqs(find(DiffKind::TextChanged, "a")[0]), vec![text]);
+    let dc = find(DiffKind::DepartmentsChanged, "a");
+    assert_eq!((dc[0].new.as_deref(), seqs(dc[0])), (Some("企画課、広報課"), vec![depts]));
+    let pc = find(DiffKind::ProgressChanged, "i");
+    assert_eq!((pc[0].old.as_deref(), pc[0].new.as_deref()), (None, Some("58.5件")));
+    assert_eq!(seqs(pc[0]), vec![report, corrected]);
+    assert_eq!(seqs(find(DiffKind::NodeAdded, "d")[0]), vec![added_d]);
+    assert!(find(DiffKind::NodeAdded, "c").is_empty(), "added then retired between the points: no difference");
+    let _ = (added, retired);
+
+    // Reversed points give the reverse differences, citing the same events.
+    let back = diff(&records, &pid(), None, from);
+    assert_eq!(back.changes.len(), d.changes.len());
+    let r18 = back.changes.iter().find(|c| c.kind == DiffKind::TargetChanged && c.what.contains("2018")).unwrap();
+    assert_eq!((r18.old.as_deref(), r18.new.as_deref()), (t18.new.as_deref(), t18.old.as_deref()));
+
+    // The effective axis: on 31 March 2017 the revision is not in force, on 1 April it is; the retroactive 2017
+    // target, recorded last, is in force from 1 October 2016 on both days.
+    let e = |s: &str| parse_point("p", s, &plan).unwrap();
+    let d = diff(&records, &pid(), e("2017-03-31"), e("2017-04-01"));
+    assert!(d.changes.iter().any(|c| c.kind == DiffKind::TargetChanged && c.what.contains("2018")));
+    assert!(!d.changes.iter().any(|c| c.what.contains("2017")), "{:?}", d.changes);
+    let d = diff(&records, &pid(), e("2016-09-30"), e("2016-10-01"));
+    assert_eq!(d.changes.len(), 1, "{:?}", d.changes);
+    assert_eq!(d.changes[0].events[0].seq, retro);
+    let in_force = view_plan(&replay(&records, e("2016-10-01")), &pid()).unwrap();
+    let ind = &in_force.nodes[0].indicators[0];
+    assert!(ind.series.iter().any(|r| r.fiscal_year.to_string().contains("2017") && r.target.is_some()));
+
+    // Blame: every current value names the event that last set it.
+    let rows = blame(&records, &pid(), None);
+    let set_by = |subject: &str, what: &str| {
+        rows.iter().find(|r| r.subject == subject && r.what.contains(what)).map(|r| r.set_by.seq)
+    };
+    assert_eq!(set_by("i", "2018"), Some(revised));
+    assert_eq!(set_by("i", "2017"), Some(retro));
+    assert_eq!(set_by("i", "実績"), Some(corrected));
+    assert_eq!(set_by("a", "本文"), Some(text));
+    assert_eq!(set_by("a", "実施課"), Some(depts));
+    assert_eq!(set_by("a", "名称"), Some(renamed));
+    assert_eq!(set_by("p", "adopted"), Some(adopted + 1));
+    assert!(rows.iter().all(|r| r.subject != "c"), "a retired node has no current values");
+    // Blame at the adopted version: the 2018 target was set by the original TargetSet.
+    let rows = blame(&records, &pid(), from);
+    assert_eq!(rows.iter().find(|r| r.subject == "i" && r.what.contains("2018")).unwrap().set_by.seq, t2018);
+
+    // A diff between equal points is empty.
+    assert!(diff(&records, &pid(), Some(Point::Seq(moved)), Some(Point::Seq(moved))).changes.is_empty());
+    l.close();
+}
+
+#[test]
+fn each_seed_event_is_the_only_cause_of_the_differences_it_makes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let lines = split_lines(&std::fs::read(root.join("01-shinagawa-jisshi-4.jsonl")).unwrap()).unwrap();
+    let records: Vec<_> = lines.iter().map(|l| planledger::events::Record::decode(l).unwrap()).collect();
+    let plan = PlanId::new("shinagawa-jisshi-4").unwrap();
+    for k in 1..records.len() as u64 {
+        let d = diff(&records, &plan, Some(Point::Seq(k - 1)), Some(Point::Seq(k)));
+        let before =
+            serde_json::to_string(&view_plan(&replay(&records, Some(Point::Seq(k - 1))), &plan).unwrap().nodes)
+                .unwrap();
+        let after =
+            serde_json::to_string(&view_plan(&replay(&records, Some(Point::Seq(k))), &plan).unwrap().nodes).unwrap();
+        assert_eq!(d.changes.is_empty(), before == after, "seq {k}: {:?}", d.changes);
+        for c in &d.changes {
+            assert_eq!(c.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![k], "seq {k}: {c:?}");
+        }
+    }
+    // Blame of the whole seed plan: every value was set by the transcription, at the event that holds it.
+    let rows = blame(&records, &plan, None);
+    let state = replay(&records, None);
+    let targets: usize =
+        state.indicators.values().filter(|i| i.plan == plan && !i.retired).map(|i| i.targets.len()).sum();
+    assert_eq!(rows.iter().filter(|r| r.what.starts_with("目標")).count(), targets);
+    assert!(targets >= 60, "{targets}");
+    assert!(rows.iter().all(|r| r.set_by.actor.id == "transcription"));
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn versions_diff_and_blame_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/01-shinagawa-jisshi-4.jsonl");
+    assert_eq!(cli(&["--data", d, "import", seed.to_str().unwrap()]).0, 0);
+    let who = ["--actor", "kikaku-01", "--department", "企画課"];
+    let mut args = vec!["--data", d, "plan", "version", "shinagawa-jisshi-4", "adopted 2016-04-01", "--at", "199"];
+    args.extend(who);
+    let (code, _, err) = cli(&args);
+    assert_eq!(code, 0, "{err}");
+    // The same name again is refused, naming the field; nothing is appended.
+    let (code, _, err) = cli(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("name: already names plan shinagawa-jisshi-4 at seq 199"), "{err}");
+    let (code, out, _) = cli(&["--data", d, "versions", "shinagawa-jisshi-4", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "adopted 2016-04-01", "seq": 199}]));
+
+    let k = "shinagawa-jisshi-4.6-1-1-2-r3.kpi1";
+    let mut args =
+        vec!["--data", d, "target", "set", k, "2018", "62以上", "--reason", "中間見直し", "--effective", "2017-04-01"];
+    args.extend(who);
+    assert_eq!(cli(&args).0, 0);
+    let (code, out, err) = cli(&["--data", d, "diff", "shinagawa-jisshi-4", "adopted 2016-04-01", "now", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let targets: Vec<_> = v["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "target_changed").collect();
+    assert_eq!(targets.len(), 1, "{out}");
+    assert_eq!(targets[0]["old"], "65%以上");
+    assert_eq!(targets[0]["new"], "62%以上");
+    assert_eq!(targets[0]["events"][0]["seq"], 201);
+    assert_eq!(targets[0]["events"][0]["reason"], "中間見直し");
+    let (code, out, _) = cli(&["--data", d, "diff", "shinagawa-jisshi-4", "2017-03-31", "effective:2017-04-01"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("65%以上 → 62%以上") && out.contains("(1 difference)"), "{out}");
+    let (code, _, err) = cli(&["--data", d, "diff", "shinagawa-jisshi-4", "no such version", "now"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("from: plan shinagawa-jisshi-4 has no version \"no such version\""), "{err}");
+    let (code, out, _) = cli(&["--data", d, "show", "shinagawa-jisshi-4", "--version", "adopted 2016-04-01"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("past view: seq 199") && out.contains("65%以上"), "{out}");
+    let (code, out, _) = cli(&["--data", d, "blame", "shinagawa-jisshi-4", "--json"]);
+    assert_eq!(code, 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let row = rows.iter().find(|r| r["subject"] == k && r["what"].as_str().unwrap().contains("目標 2018")).unwrap();
+    assert_eq!((row["value"].as_str(), row["set_by"]["seq"].as_u64()), (Some("62%以上"), Some(201)));
+    assert_eq!(row["set_by"]["actor"]["id"], "kikaku-01");
+}
+
+/// Regression: output piped into a reader that stops early (`| head`) made the binary panic with a backtrace.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/01-shinagawa-jisshi-4.jsonl");
+    assert_eq!(cli(&["--data", d, "import", seed.to_str().unwrap()]).0, 0);
+    let mut child = std::process::Command::new(bin())
+        .args(["--data", d, "blame", "shinagawa-jisshi-4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here: the rest of the output hits a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.contains("shinagawa-jisshi-4"), "{first}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141));
+}
