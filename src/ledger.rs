@@ -617,12 +617,20 @@ pub fn verify_dir_open(ledger: &Ledger) -> Result<VerifyReport, VerifyFailure> {
 }
 
 fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, VerifyFailure> {
-    let head = log.head().map_err(VerifyFailure::Log)?;
-    let note = log.checkpoint().map_err(VerifyFailure::Log)?;
+    // Head and checkpoint change together in one transaction but are read one after the other: read until the head
+    // is the same on both sides, so a commit in between cannot pair one head with another's checkpoint.
+    let (head, note) = loop {
+        let head = log.head().map_err(VerifyFailure::Log)?;
+        let note = log.checkpoint().map_err(VerifyFailure::Log)?;
+        if log.head().map_err(VerifyFailure::Log)? == head {
+            break (head, note);
+        }
+    };
     let mut v = ChainVerifier::new();
     let mut frontier = Frontier::<LedgerHasher>::default();
     let mut bad_node = None;
-    for item in log.range(0, u64::MAX) {
+    // Events beyond the head read above may be committed while this runs; they are not part of what is verified.
+    for item in log.range(0, head.len) {
         let (seq, bytes) = item.map_err(VerifyFailure::Log)?;
         let stored = log.stored_hash(seq).map_err(VerifyFailure::Log)?;
         let hash = EventHash::of(&bytes);
