@@ -594,6 +594,8 @@ pub struct VerifyReport {
     pub root: [u8; 32],
     /// The latest checkpoint, whose signature and root were checked.
     pub checkpoint: Checkpoint,
+    /// The earlier checkpoint the ledger was shown to extend, when one was given.
+    pub since: Option<Checkpoint>,
 }
 
 /// Verifies a data dir from its stored bytes alone: each event's bytes against the hash recorded at append, the
@@ -601,14 +603,22 @@ pub struct VerifyReport {
 /// tree node against the tree recomputed from the events; and the latest checkpoint's signature (by `key`, or the
 /// ledger's own key) and root.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, VerifyFailure> {
-    let log = Log::open(dir).map_err(VerifyFailure::Log)?;
-    verify_log(&log, None)
+    verify_dir_with(dir, None, None)
 }
 
-/// [`verify_dir`] with the public key an auditor holds, instead of the one in the data dir.
-pub fn verify_dir_with(dir: &Path, key: Option<&NoteVerifier>) -> Result<VerifyReport, VerifyFailure> {
+/// [`verify_dir`] with the public key an auditor holds (instead of the one in the data dir), and with an earlier
+/// checkpoint the ledger must be consistent with (see [`verify_since`]).
+pub fn verify_dir_with(
+    dir: &Path,
+    key: Option<&NoteVerifier>,
+    since: Option<&str>,
+) -> Result<VerifyReport, VerifyFailure> {
     let log = Log::open(dir).map_err(VerifyFailure::Log)?;
-    verify_log(&log, key)
+    let mut report = verify_log(&log, key)?;
+    if let Some(note) = since {
+        report.since = Some(verify_since(&log, &report, note, key)?);
+    }
+    Ok(report)
 }
 
 /// [`verify_dir`] on an open ledger (the durable events at the moment of the call's start).
@@ -680,18 +690,17 @@ fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, Ver
             b64(&root)
         )));
     }
-    Ok(VerifyReport { summary: s, root, checkpoint })
+    Ok(VerifyReport { summary: s, root, checkpoint, since: None })
 }
 
 /// The split-view defence: checks that the verified ledger extends the tree of an earlier checkpoint an auditor
 /// kept, by a consistency proof from the stored tree checked against both roots.
-pub fn verify_since(
-    dir: &Path,
+fn verify_since(
+    log: &Log,
     report: &VerifyReport,
     earlier_note: &str,
     key: Option<&NoteVerifier>,
 ) -> Result<Checkpoint, VerifyFailure> {
-    let log = Log::open(dir).map_err(VerifyFailure::Log)?;
     let own = log.verifier();
     let earlier = Checkpoint::open(earlier_note, key.unwrap_or(&own))
         .map_err(|e| VerifyFailure::Inconsistent(format!("the earlier checkpoint does not verify: {e}")))?;
@@ -711,7 +720,7 @@ pub fn verify_since(
     if earlier.size == 0 {
         return Ok(earlier);
     }
-    let proof = merkle::consistency_proof::<LedgerHasher, _>(&log, earlier.size, n)
+    let proof = merkle::consistency_proof::<LedgerHasher, _>(log, earlier.size, n)
         .map_err(VerifyFailure::Log)?
         .map_err(|e| VerifyFailure::Inconsistent(e.to_string()))?;
     merkle::verify_consistency::<LedgerHasher, _>(earlier.size, n, &proof, &earlier.root, &report.root).map_err(

@@ -525,23 +525,34 @@ pub(crate) fn refused(msg: impl Into<String>) -> anyhow::Error {
 }
 
 /// A date, or a fiscal year meaning its 1 April.
+fn domain_refused(e: planledger::domain::DomainError) -> anyhow::Error {
+    refused(format!("{}: {}", e.field, e.reason))
+}
+
 fn parse_effective(field: &str, s: &str) -> Result<NaiveDate> {
-    projection::parse_effective(field, s).map_err(|e| refused(format!("{}: {}", e.field, e.reason)))
+    projection::parse_effective(field, s).map_err(domain_refused)
+}
+
+/// The id and current state of a plan named on the command line.
+fn plan_named(ledger: &Ledger, plan: &str) -> Result<(PlanId, planledger::domain::state::Plan)> {
+    let id = PlanId::new(plan).map_err(|p| refused(format!("plan: {p}")))?;
+    let p = ledger.read();
+    let pl = p.state.plans.get(&id).cloned().ok_or_else(|| refused(format!("plan: no plan {plan:?}")))?;
+    Ok((id, pl))
 }
 
 fn point(p: &PointArgs, plan: Option<&planledger::domain::state::Plan>) -> Result<Option<Point>> {
-    let domain = |e: planledger::domain::DomainError| refused(format!("{}: {}", e.field, e.reason));
     Ok(if let Some(s) = p.at {
         Some(Point::Seq(s))
     } else if let Some(t) = &p.as_of {
-        Some(Point::AsOf(projection::parse_instant("--as-of", t).map_err(domain)?))
+        Some(Point::AsOf(projection::parse_instant("--as-of", t).map_err(domain_refused)?))
     } else if let Some(d) = &p.effective {
-        Some(Point::Effective(projection::parse_effective("--effective", d).map_err(domain)?))
+        Some(Point::Effective(projection::parse_effective("--effective", d).map_err(domain_refused)?))
     } else if let Some(v) = &p.version {
         let Some(plan) = plan else {
             return Err(refused("--version: names a version of a plan; this command is not about one plan"));
         };
-        Some(projection::version_point("--version", plan, v).map_err(domain)?)
+        Some(projection::version_point("--version", plan, v).map_err(domain_refused)?)
     } else {
         None
     })
@@ -748,18 +759,9 @@ pub fn run() -> Result<ExitCode> {
         }
         Cmd::Diff { plan, from, to, json } => {
             let ledger = open_existing(data)?;
-            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
-            let (from, to) = {
-                let p = ledger.read();
-                let Some(pl) = p.state.plans.get(&id) else {
-                    return Err(refused(format!("plan: no plan {plan:?}")));
-                };
-                let domain = |e: planledger::domain::DomainError| refused(format!("{}: {}", e.field, e.reason));
-                (
-                    projection::parse_point("from", &from, pl).map_err(domain)?,
-                    projection::parse_point("to", &to, pl).map_err(domain)?,
-                )
-            };
+            let (id, pl) = plan_named(&ledger, &plan)?;
+            let from = projection::parse_point("from", &from, &pl).map_err(domain_refused)?;
+            let to = projection::parse_point("to", &to, &pl).map_err(domain_refused)?;
             let records = ledger.records_for(&format!("plan:{id}")).map_err(ledger_error)?;
             let d = projection::diff(&records, &id, from, to);
             if json {
@@ -771,14 +773,8 @@ pub fn run() -> Result<ExitCode> {
         }
         Cmd::Blame { plan, point: pa, json } => {
             let ledger = open_existing(data)?;
-            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
-            let pt = {
-                let p = ledger.read();
-                let Some(pl) = p.state.plans.get(&id) else {
-                    return Err(refused(format!("plan: no plan {plan:?}")));
-                };
-                point(&pa, Some(pl))?
-            };
+            let (id, pl) = plan_named(&ledger, &plan)?;
+            let pt = point(&pa, Some(&pl))?;
             let records = ledger.records_for(&format!("plan:{id}")).map_err(ledger_error)?;
             let rows = projection::blame(&records, &id, pt);
             if json {
@@ -790,11 +786,7 @@ pub fn run() -> Result<ExitCode> {
         }
         Cmd::Versions { plan, json } => {
             let ledger = open_existing(data)?;
-            let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
-            let p = ledger.read();
-            let Some(pl) = p.state.plans.get(&id) else {
-                return Err(refused(format!("plan: no plan {plan:?}")));
-            };
+            let (id, pl) = plan_named(&ledger, &plan)?;
             let mut rows: Vec<(&String, &u64)> = pl.versions.iter().collect();
             rows.sort_by_key(|(name, seq)| (**seq, (*name).clone()));
             if json {

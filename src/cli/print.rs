@@ -86,7 +86,8 @@ fn node(n: &NodeView, depth: usize) {
 
 pub fn history(title: &str, h: &[HistoryEntry]) {
     println!("{title}");
-    for e in h {
+    for entry in h {
+        let e = &entry.source;
         println!(
             "seq {}  {}  {}  記録 {}  施行 {}",
             e.seq,
@@ -104,7 +105,7 @@ pub fn history(title: &str, h: &[HistoryEntry]) {
         if let Some(r) = &e.reason {
             println!("    理由 reason: {r}");
         }
-        for c in &e.changes {
+        for c in &entry.changes {
             let old = c.old.as_deref().unwrap_or("—");
             let new = c.new.as_deref().unwrap_or("—");
             println!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));

@@ -423,16 +423,6 @@ impl Log {
         let p = self.dir.join("sled").join("db");
         self.data_file.sync_all().map_err(io(&p))
     }
-
-    /// Direct access for tests that tamper with stored bytes, and for the storage benchmark's reference.
-    pub fn raw_events_tree(&self) -> &sled::Tree {
-        &self.events
-    }
-
-    /// Direct access to the stored tree nodes and meta records, for tamper tests.
-    pub fn raw_tree(&self, name: &str) -> Result<sled::Tree, LogError> {
-        Ok(self.db.open_tree(name)?)
-    }
 }
 
 impl NodeSource<TreeHash> for Log {

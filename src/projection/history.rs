@@ -1,12 +1,11 @@
 //! The history of one node or indicator: every event that changed it, with old → new values and its envelope.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::domain::model::Actor;
 use crate::domain::{PlanEvent, State};
 use crate::events::Record;
 
+use super::diff::EventRef;
 use super::view::{target_with_unit, value_with_unit};
 
 /// One changed value: what, before, after (`None` where it did not exist).
@@ -17,15 +16,12 @@ pub struct Change {
     pub new: Option<String>,
 }
 
+/// One event of an entity's history: the event as cited (its fields flattened into the JSON form) and what it
+/// changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEntry {
-    pub seq: u64,
-    pub event: &'static str,
-    pub recorded_at: DateTime<Utc>,
-    pub effective: NaiveDate,
-    pub actor: Actor,
-    pub authority: Option<String>,
-    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub source: EventRef,
     pub changes: Vec<Change>,
 }
 
@@ -203,16 +199,7 @@ pub fn history(records: &[Record]) -> Vec<HistoryEntry> {
     for r in records {
         let changes = describe(&state, &r.event);
         state.evolve(&r.event);
-        out.push(HistoryEntry {
-            seq: r.seq.0,
-            event: r.event.type_name(),
-            recorded_at: r.recorded_at,
-            effective: r.effective,
-            actor: r.actor.clone(),
-            authority: r.authority.clone(),
-            reason: r.reason.clone(),
-            changes,
-        });
+        out.push(HistoryEntry { source: EventRef::of(r), changes });
     }
     out
 }

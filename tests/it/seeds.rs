@@ -1084,9 +1084,9 @@ fn history_of_a_shinagawa_kpi_names_the_transcription() {
     let entries = history(&records);
     ledger.close();
 
-    let events: Vec<&str> = entries.iter().map(|e| e.event).collect();
+    let events: Vec<&str> = entries.iter().map(|e| e.source.event).collect();
     assert_eq!(events, ["IndicatorDefined", "TargetSet", "TargetSet", "TargetSet"]);
-    for e in &entries {
+    for e in entries.iter().map(|e| &e.source) {
         assert_eq!(e.actor.id, "transcription", "seq {}", e.seq);
         let authority = e.authority.as_deref().unwrap_or_default();
         assert!(authority.contains("品川区総合実施計画"), "seq {}: authority {authority:?}", e.seq);
@@ -1101,7 +1101,7 @@ fn history_of_a_shinagawa_kpi_names_the_transcription() {
     // 【タウンミーティング開催回数】 2回 2回 2回, one TargetSet per 年度.
     for e in &entries[1..] {
         let news: Vec<&str> = e.changes.iter().filter_map(|c| c.new.as_deref()).collect();
-        assert_eq!(news, ["2回"], "seq {}: {:?}", e.seq, e.changes);
+        assert_eq!(news, ["2回"], "seq {}: {:?}", e.source.seq, e.changes);
     }
     let years: Vec<String> = entries[1..].iter().flat_map(|e| e.changes.iter().map(|c| c.what.clone())).collect();
     assert_eq!(years.len(), 3);

@@ -117,7 +117,16 @@ fn diff_and_blame_cite_the_events_between_two_points() {
     assert_eq!(seqs(pc[0]), vec![report, corrected]);
     assert_eq!(seqs(find(DiffKind::NodeAdded, "d")[0]), vec![added_d]);
     assert!(find(DiffKind::NodeAdded, "c").is_empty(), "added then retired between the points: no difference");
-    let _ = (added, retired);
+    let c_added = diff(&records, &pid(), Some(Point::Seq(added - 1)), Some(Point::Seq(added)));
+    assert_eq!(
+        c_added.changes.iter().map(|c| (c.kind, seqs(c))).collect::<Vec<_>>(),
+        vec![(DiffKind::NodeAdded, vec![added])]
+    );
+    let c_gone = diff(&records, &pid(), Some(Point::Seq(added)), Some(Point::Seq(retired)));
+    assert_eq!(
+        c_gone.changes.iter().map(|c| (c.kind, seqs(c))).collect::<Vec<_>>(),
+        vec![(DiffKind::NodeRemoved, vec![retired])]
+    );
 
     // Reversed points give the reverse differences, citing the same events.
     let back = diff(&records, &pid(), None, from);
