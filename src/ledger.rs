@@ -81,6 +81,8 @@ enum Job {
 
 struct Shared {
     log: Log,
+    /// Plan events between two projection snapshots on one axis (see `timetravel`).
+    snapshot_every: std::sync::atomic::AtomicU64,
     published: RwLock<Published>,
     visible: watch::Sender<u64>,
 }
@@ -120,6 +122,7 @@ impl Ledger {
         let (visible, _) = watch::channel(head.len);
         let shared = Arc::new(Shared {
             log,
+            snapshot_every: std::sync::atomic::AtomicU64::new(crate::timetravel::DEFAULT_SNAPSHOT_EVERY),
             published: RwLock::new(Published { state, head, last_recorded, checkpoint }),
             visible,
         });
@@ -145,6 +148,10 @@ impl Ledger {
 
     pub fn log(&self) -> &Log {
         &self.shared.log
+    }
+
+    pub(crate) fn snapshot_every_cell(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.shared.snapshot_every
     }
 
     /// A receiver of the visible length (number of durable events), for feeds that follow the ledger.
@@ -527,7 +534,14 @@ impl Writer {
             let record = Record::new(Seq(self.head.len), self.head.hash, now, &req.meta, ev);
             let bytes = record.encode();
             let hash = EventHash::of(&bytes);
-            batch.entries.push(Entry { seq: self.head.len, bytes, hash, index_keys: record.event.index_keys() });
+            batch.entries.push(Entry {
+                seq: self.head.len,
+                bytes,
+                hash,
+                index_keys: record.event.index_keys(),
+                plan: record.event.plan().to_string(),
+                effective: record.effective,
+            });
             self.state.evolve(&record.event);
             appended.push(AppendedEvent { seq: Seq(self.head.len), hash });
             self.head = Head { len: self.head.len + 1, hash };
@@ -549,7 +563,14 @@ impl Writer {
         for bytes in lines {
             let (r, h) = v.push(&bytes).map_err(LedgerError::Import)?;
             last = Some(r.recorded_at);
-            entries.push(Entry { seq: r.seq.0, hash: h, index_keys: r.event.index_keys(), bytes });
+            entries.push(Entry {
+                seq: r.seq.0,
+                hash: h,
+                index_keys: r.event.index_keys(),
+                plan: r.event.plan().to_string(),
+                effective: r.effective,
+                bytes,
+            });
         }
         let summary = v.summary();
         self.state = v.into_state();

@@ -9,3 +9,4 @@ pub mod log;
 pub mod plantable;
 pub mod projection;
 pub mod synth;
+pub mod timetravel;

@@ -147,7 +147,7 @@ pub struct ProofBenchArgs {
     dir: Option<PathBuf>,
 }
 
-fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
+pub(crate) fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
     (at(0.5), at(0.99), v.iter().sum::<f64>() / v.len() as f64)
@@ -175,6 +175,7 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
     let mut frontier = Frontier::<LedgerHasher>::default();
     let mut head = Head { len: 0, hash: EventHash::ZERO };
     let mut hashes = Vec::with_capacity(a.entries as usize);
+    let effective = chrono::NaiveDate::from_ymd_opt(2020, 4, 1).unwrap_or_default();
     while head.len < a.entries {
         let mut batch = Batch::default();
         let end = (head.len + 10_000).min(a.entries);
@@ -182,7 +183,7 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
             let bytes = format!("{{\"seq\":{seq},\"prev\":\"{}\"}}", head.hash).into_bytes();
             let hash = EventHash::of(&bytes);
             frontier.push(&hash.0, |id, h| batch.nodes.push((id, h)));
-            batch.entries.push(Entry { seq, bytes, hash, index_keys: vec![] });
+            batch.entries.push(Entry { seq, bytes, hash, index_keys: vec![], plan: "bench".into(), effective });
             hashes.push(hash);
             head = Head { len: seq + 1, hash };
         }

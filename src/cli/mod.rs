@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod print;
+mod ttbench;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,9 @@ struct Cli {
     /// The ledger's data directory.
     #[arg(long, global = true, env = "PLANLEDGER_DATA", default_value = "./data")]
     data: PathBuf,
+    /// Plan events between two cached projection snapshots on each time axis; 0 turns the cache off.
+    #[arg(long, global = true, env = "PLANLEDGER_SNAPSHOT_EVERY", default_value_t = planledger::timetravel::DEFAULT_SNAPSHOT_EVERY)]
+    snapshot_every: u64,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -166,6 +170,13 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Measure proof generation and verification on a sled-stored tree of many entries.
     BenchProofs(bench::ProofBenchArgs),
+    /// Measure time-travel, diff and blame latency on a synthetic ledger, with and without projection snapshots.
+    BenchTimetravel(ttbench::TimeTravelBenchArgs),
+    /// The projection snapshot cache: fill it for every plan, drop it, or show its size.
+    Cache {
+        #[command(subcommand)]
+        cmd: CacheCmd,
+    },
     /// Plans: create, revise, change status.
     #[command(subcommand)]
     Plan(PlanCmd),
@@ -184,6 +195,16 @@ enum Cmd {
     /// Progress reports (実績) and their corrections.
     #[command(subcommand)]
     Progress(ProgressCmd),
+}
+
+#[derive(Subcommand)]
+enum CacheCmd {
+    /// Build the snapshots of every plan on every axis.
+    Warm,
+    /// Drop every cached snapshot (they are rebuilt from the log as needed).
+    Clear,
+    /// Number and size of the cached snapshots.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -562,11 +583,18 @@ fn ledger_exists(dir: &Path) -> bool {
     dir.join("sled").exists()
 }
 
+/// `--snapshot-every`, set once from the command line before any ledger is opened.
+static SNAPSHOT_EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
 pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
     if !ledger_exists(dir) {
         return Err(refused(format!("no ledger in {} (run `planledger init` first, or pass --data)", dir.display())));
     }
-    Ledger::open(dir).with_context(|| format!("opening the ledger in {}", dir.display()))
+    let ledger = Ledger::open(dir).with_context(|| format!("opening the ledger in {}", dir.display()))?;
+    if let Some(n) = SNAPSHOT_EVERY.get() {
+        ledger.set_snapshot_every(*n);
+    }
+    Ok(ledger)
 }
 
 pub(crate) fn ledger_error(e: LedgerError) -> anyhow::Error {
@@ -638,7 +666,40 @@ fn parse_details(ds: &[String]) -> Result<Vec<Detail>> {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let data = cli.data.as_path();
+    let _ = SNAPSHOT_EVERY.set(cli.snapshot_every);
     match cli.cmd {
+        Cmd::BenchTimetravel(a) => ttbench::run(a),
+        Cmd::Cache { cmd } => {
+            let ledger = open_existing(data)?;
+            match cmd {
+                CacheCmd::Warm => {
+                    let t = std::time::Instant::now();
+                    let r = ledger.warm().map_err(ledger_error)?;
+                    println!(
+                        "warmed {} plans: {} seq snapshots and {} in-force snapshots written, {} events replayed, \
+                         in {:.2} s",
+                        r.plans,
+                        r.seq_snapshots,
+                        r.in_force_snapshots,
+                        r.events_replayed,
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+                CacheCmd::Clear => {
+                    ledger.log().cache_clear().map_err(anyhow::Error::from)?;
+                    println!("dropped every cached snapshot");
+                }
+                CacheCmd::Status => {
+                    let (n, bytes) = ledger.log().cache_stats().map_err(anyhow::Error::from)?;
+                    println!(
+                        "{n} cached snapshots, {bytes} bytes; one every {} plan events per axis",
+                        ledger.snapshot_every()
+                    );
+                }
+            }
+            ledger.close();
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Init { origin } => {
             if ledger_exists(data) {
                 return Err(refused(format!("a ledger already exists in {}", data.display())));
@@ -739,10 +800,7 @@ pub fn run() -> Result<ExitCode> {
             let pt = point(&pa, ledger.read().state.plans.get(&id))?;
             let view = match pt {
                 None => projection::view_plan(&ledger.read().state, &id),
-                Some(pt) => {
-                    let records = ledger.records(0, u64::MAX).map_err(ledger_error)?;
-                    projection::view_plan(&projection::replay(&records, Some(pt)), &id)
-                }
+                Some(pt) => projection::view_plan(&ledger.plan_at(&id, Some(pt)).map_err(ledger_error)?.state, &id),
             };
             let Some(view) = view else {
                 return Err(refused(match pt {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::PlanEvent;
 use super::fiscal_year::FiscalYear;
@@ -11,7 +11,7 @@ use super::model::{Actual, Baseline, Detail, Period, PlanStatus};
 use super::municipality::Municipality;
 use super::value::{Direction, Target};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub id: PlanId,
     pub municipality: Municipality,
@@ -29,7 +29,7 @@ pub struct Plan {
     pub versions: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
     pub id: NodeId,
     pub plan: PlanId,
@@ -48,7 +48,7 @@ pub struct Node {
     pub retired: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Indicator {
     pub id: IndicatorId,
     pub plan: PlanId,
@@ -66,7 +66,7 @@ pub struct Indicator {
 
 /// Everything the ledger knows, folded from its events. Retired nodes and indicators stay, flagged, so that
 /// their ids are never reused and their history stays reachable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub plans: BTreeMap<PlanId, Plan>,
     pub nodes: BTreeMap<NodeId, Node>,
@@ -142,6 +142,13 @@ impl State {
     /// not in force yet, and such an event simply has nothing to change. `decide` guarantees that the full log
     /// never contains one.
     pub fn evolve(&mut self, event: &PlanEvent) {
+        self.apply(self.events, event)
+    }
+
+    /// Folds one event stored at `seq`. `evolve` is this with `seq` = the number of events folded so far, which
+    /// is right for a fold of the whole log in seq order; folds of a part of the log (one plan's events, or the
+    /// in-force order) pass the stored seq, which is what a plan's `created_seq` records.
+    pub fn apply(&mut self, seq: u64, event: &PlanEvent) {
         use PlanEvent::*;
         self.events += 1;
         if let Some(p) = self.plans.get_mut(event.plan()) {
@@ -161,8 +168,7 @@ impl State {
                         levels: levels.clone(),
                         predecessor: predecessor.clone(),
                         version: 1,
-                        // `events` already counts this event, whose seq is one less.
-                        created_seq: self.events - 1,
+                        created_seq: seq,
                         versions: BTreeMap::new(),
                     },
                 );

@@ -1,11 +1,14 @@
 //! The event log on sled: the only module that touches storage. One `Log` type: atomic multi-tree commits made
 //! durable with a flush and a real fsync, reads by seq, the entity index, durable idempotency records, the Merkle
-//! tree's perfect-subtree nodes, the latest signed checkpoint, and the ledger's signing key file.
+//! tree's perfect-subtree nodes, the latest signed checkpoint, the ledger's signing key file, the in-force
+//! timeline of each plan (its events in (effective, seq) order, and the ones that arrived late), and a cache tree
+//! for projection snapshots.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use chrono::{Datelike, NaiveDate};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
@@ -18,6 +21,8 @@ use crate::domain::EventHash;
 const KEY_FILE: &str = "checkpoint.key";
 /// Marks a store whose `merkle` tree holds every node of the tree over its events.
 const MERKLE_MARK: &[u8] = b"rfc6962-sha256";
+/// Marks a store whose `timeline` tree covers every event.
+const TIMELINE_MARK: &[u8] = b"timeline-1";
 
 /// Layout version of the trees below; a data dir of another version is refused rather than misread.
 const STORE_VERSION: &[u8] = b"planledger-store-1";
@@ -56,6 +61,9 @@ pub struct Entry {
     pub bytes: Vec<u8>,
     pub hash: EventHash,
     pub index_keys: Vec<String>,
+    /// The plan the event belongs to and the date it takes effect: its place on the plan's in-force timeline.
+    pub plan: String,
+    pub effective: NaiveDate,
 }
 
 /// Everything one commit writes, atomically.
@@ -78,6 +86,8 @@ pub struct Log {
     idem: sled::Tree,
     index: sled::Tree,
     merkle: sled::Tree,
+    timeline: sled::Tree,
+    cache: sled::Tree,
     signer: NoteSigner,
     /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
     /// power loss on all hardware.
@@ -93,6 +103,66 @@ fn index_key(entity: &str, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(entity.len() + 9);
     k.extend_from_slice(entity.as_bytes());
     k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// A date as 4 bytes that sort as the dates do.
+fn day_bytes(d: NaiveDate) -> [u8; 4] {
+    ((d.num_days_from_ce() as u32) ^ 0x8000_0000).to_be_bytes()
+}
+
+fn day_of(b: &[u8]) -> Result<NaiveDate, LogError> {
+    let arr: [u8; 4] = b.try_into().map_err(|_| LogError::corrupt(None, "a timeline date is not 4 bytes"))?;
+    NaiveDate::from_num_days_from_ce_opt((u32::from_be_bytes(arr) ^ 0x8000_0000) as i32)
+        .ok_or_else(|| LogError::corrupt(None, "a timeline date is out of range"))
+}
+
+/// `tag ‖ plan ‖ 0`: the start of one plan's part of the timeline tree.
+fn timeline_prefix(tag: u8, plan: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(plan.len() + 14);
+    k.push(tag);
+    k.extend_from_slice(plan.as_bytes());
+    k.push(0);
+    k
+}
+
+/// Key of an event on its plan's in-force timeline: `E ‖ plan ‖ 0 ‖ effective ‖ seq`.
+fn in_force_key(plan: &str, effective: NaiveDate, seq: u64) -> Vec<u8> {
+    let mut k = timeline_prefix(b'E', plan);
+    k.extend_from_slice(&day_bytes(effective));
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// A snapshot's position: after the plan's event `seq` in seq order, or after the event at (effective, seq) on the
+/// plan's in-force timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SnapshotPos {
+    Seq(u64),
+    InForce(NaiveDate, u64),
+}
+
+fn snapshot_prefix(plan: &str, pos: SnapshotPos) -> Vec<u8> {
+    timeline_prefix(if matches!(pos, SnapshotPos::Seq(_)) { b'S' } else { b'E' }, plan)
+}
+
+/// `S ‖ plan ‖ 0 ‖ seq` or `E ‖ plan ‖ 0 ‖ effective ‖ seq`.
+fn snapshot_key(plan: &str, pos: SnapshotPos) -> Vec<u8> {
+    let mut k = snapshot_prefix(plan, pos);
+    match pos {
+        SnapshotPos::Seq(s) => k.extend_from_slice(&s.to_be_bytes()),
+        SnapshotPos::InForce(d, s) => {
+            k.extend_from_slice(&day_bytes(d));
+            k.extend_from_slice(&s.to_be_bytes());
+        }
+    }
+    k
+}
+
+/// Key of a late arrival: `L ‖ plan ‖ 0 ‖ seq`, valued with its effective date.
+fn late_key(plan: &str, seq: u64) -> Vec<u8> {
+    let mut k = timeline_prefix(b'L', plan);
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
@@ -187,6 +257,8 @@ impl Log {
             idem: db.open_tree("idempotency")?,
             index: db.open_tree("index")?,
             merkle: db.open_tree("merkle")?,
+            timeline: db.open_tree("timeline")?,
+            cache: db.open_tree("snapshots")?,
             signer,
             db,
             data_file,
@@ -203,6 +275,7 @@ impl Log {
             None if log.events.is_empty() => {
                 log.meta.insert("store", STORE_VERSION)?;
                 log.meta.insert("merkle", MERKLE_MARK)?;
+                log.meta.insert("timeline", TIMELINE_MARK)?;
                 log.sync()?;
             }
             None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
@@ -212,7 +285,33 @@ impl Log {
             log.build_tree()?;
         }
         log.check_tree()?;
+        if log.meta.get("timeline")?.is_none() {
+            log.build_timeline()?;
+        }
         Ok(log)
+    }
+
+    /// Builds the in-force timeline of a store written before it existed, from the stored events. Idempotent: the
+    /// mark is set only once every event is on it.
+    fn build_timeline(&self) -> Result<(), LogError> {
+        let len = self.head()?.len;
+        tracing::info!(events = len, "building the in-force timeline of an older store");
+        let mut max: std::collections::HashMap<String, NaiveDate> = std::collections::HashMap::new();
+        let mut batch = sled::Batch::default();
+        for item in self.range(0, len) {
+            let (seq, bytes) = item?;
+            let r = crate::events::Record::decode(&bytes).map_err(|e| LogError::corrupt(Some(seq), e.to_string()))?;
+            let plan = r.event.plan().to_string();
+            batch.insert(in_force_key(&plan, r.effective, seq), &[] as &[u8]);
+            let m = max.entry(plan.clone()).or_insert(r.effective);
+            if r.effective < *m {
+                batch.insert(late_key(&plan, seq), &day_bytes(r.effective));
+            }
+            *m = (*m).max(r.effective);
+        }
+        self.timeline.apply_batch(batch)?;
+        self.meta.insert("timeline", TIMELINE_MARK)?;
+        self.sync()
     }
 
     /// Builds the tree of a store written before the tree existed, from the recorded event hashes. Idempotent:
@@ -379,6 +478,128 @@ impl Log {
             .collect()
     }
 
+    /// Seqs of the events of `plan` with `from <= seq < to`, in order (the plan's part of the entity index).
+    pub fn plan_seqs(&self, plan: &str, from: u64, to: u64) -> impl Iterator<Item = Result<u64, LogError>> + '_ {
+        let entity = format!("plan:{plan}");
+        let prefix_len = entity.len() + 1;
+        let (lo, hi) = (index_key(&entity, from), index_key(&entity, to));
+        self.index.range(lo..hi).map(move |r| {
+            let (k, _) = r?;
+            seq_of(&k[prefix_len..])
+        })
+    }
+
+    /// The events of `plan` in force on `through` (effective on or before it), in (effective, seq) order, starting
+    /// after position `after` when given. Yields (effective, seq).
+    pub fn in_force(
+        &self,
+        plan: &str,
+        after: Option<(NaiveDate, u64)>,
+        through: NaiveDate,
+    ) -> impl Iterator<Item = Result<(NaiveDate, u64), LogError>> + '_ {
+        let prefix = timeline_prefix(b'E', plan);
+        let lo = match after {
+            Some((d, s)) => {
+                let mut k = in_force_key(plan, d, s);
+                // The smallest key greater than the position itself.
+                k.push(0);
+                k
+            }
+            None => prefix.clone(),
+        };
+        let mut hi = prefix.clone();
+        match through.succ_opt() {
+            Some(next) => hi.extend_from_slice(&day_bytes(next)),
+            None => hi.extend_from_slice(&[0xff; 5]),
+        }
+        let n = prefix.len();
+        self.timeline.range(lo..hi).map(move |r| {
+            let (k, _) = r?;
+            if k.len() != n + 12 {
+                return Err(LogError::corrupt(None, "a timeline key has the wrong length"));
+            }
+            Ok((day_of(&k[n..n + 4])?, seq_of(&k[n + 4..])?))
+        })
+    }
+
+    /// The late arrivals of `plan` with seq >= `from`: events recorded after an event of the same plan that takes
+    /// effect later. Yields (seq, effective).
+    pub fn late_since(&self, plan: &str, from: u64) -> Result<Vec<(u64, NaiveDate)>, LogError> {
+        let prefix = timeline_prefix(b'L', plan);
+        let mut hi = prefix.clone();
+        hi.extend_from_slice(&[0xff; 9]);
+        self.timeline
+            .range(late_key(plan, from)..hi)
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((seq_of(&k[prefix.len()..])?, day_of(&v)?))
+            })
+            .collect()
+    }
+
+    /// The cached snapshot of `plan` at the greatest position on `pos`'s axis that is not after `pos`.
+    pub fn snapshot_floor(&self, plan: &str, pos: SnapshotPos) -> Result<Option<(SnapshotPos, Vec<u8>)>, LogError> {
+        let prefix = snapshot_prefix(plan, pos);
+        let upto = snapshot_key(plan, pos);
+        match self.cache.range(prefix.as_slice()..=upto.as_slice()).next_back() {
+            None => Ok(None),
+            Some(r) => {
+                let (k, v) = r?;
+                let rest = &k[prefix.len()..];
+                let at = match pos {
+                    SnapshotPos::Seq(_) => SnapshotPos::Seq(seq_of(rest)?),
+                    SnapshotPos::InForce(..) if rest.len() == 12 => {
+                        SnapshotPos::InForce(day_of(&rest[..4])?, seq_of(&rest[4..])?)
+                    }
+                    SnapshotPos::InForce(..) => {
+                        return Err(LogError::corrupt(None, "a snapshot key has the wrong length"));
+                    }
+                };
+                Ok(Some((at, v.to_vec())))
+            }
+        }
+    }
+
+    /// Stores a snapshot. Not made durable on its own: the cache may lose recent entries in a crash, and is
+    /// refilled from the log when it does.
+    pub fn snapshot_put(&self, plan: &str, pos: SnapshotPos, bytes: &[u8]) -> Result<(), LogError> {
+        self.cache.insert(snapshot_key(plan, pos), bytes)?;
+        Ok(())
+    }
+
+    /// Number of cached snapshots of `plan` on `axis`'s axis.
+    pub fn snapshot_count(&self, plan: &str, axis: SnapshotPos) -> Result<u64, LogError> {
+        let mut n = 0;
+        for r in self.cache.scan_prefix(snapshot_prefix(plan, axis)) {
+            r?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn snapshot_remove(&self, plan: &str, pos: SnapshotPos) -> Result<(), LogError> {
+        self.cache.remove(snapshot_key(plan, pos))?;
+        Ok(())
+    }
+
+    /// Drops every cache entry.
+    pub fn cache_clear(&self) -> Result<(), LogError> {
+        self.cache.clear()?;
+        self.sync()
+    }
+
+    /// Number of cache entries and their total size in bytes.
+    pub fn cache_stats(&self) -> Result<(u64, u64), LogError> {
+        let mut n = 0u64;
+        let mut bytes = 0u64;
+        for r in self.cache.iter() {
+            let (k, v) = r?;
+            n += 1;
+            bytes += (k.len() + v.len()) as u64;
+        }
+        Ok((n, bytes))
+    }
+
     pub fn idempotency(&self, key: &str) -> Result<Option<Vec<u8>>, LogError> {
         Ok(self.idem.get(key.as_bytes())?.map(|v| v.to_vec()))
     }
@@ -387,15 +608,33 @@ impl Log {
     pub fn commit(&self, batch: &Batch, new_head: Head) -> Result<(), LogError> {
         let mut head_bytes = new_head.len.to_be_bytes().to_vec();
         head_bytes.extend_from_slice(&new_head.hash.0);
+        // Timeline entries are worked out before the transaction, which cannot scan: only the one writer commits,
+        // so the latest effective date of each plan cannot change in between.
+        let mut latest: std::collections::HashMap<&str, Option<NaiveDate>> = std::collections::HashMap::new();
+        let mut timeline: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(batch.entries.len());
+        for e in &batch.entries {
+            let m = match latest.get(e.plan.as_str()) {
+                Some(m) => *m,
+                None => self.latest_effective(&e.plan)?,
+            };
+            timeline.push((in_force_key(&e.plan, e.effective, e.seq), Vec::new()));
+            if m.is_some_and(|m| e.effective < m) {
+                timeline.push((late_key(&e.plan, e.seq), day_bytes(e.effective).to_vec()));
+            }
+            latest.insert(e.plan.as_str(), Some(m.map_or(e.effective, |m| m.max(e.effective))));
+        }
         let r: Result<(), TransactionError<()>> =
-            (&self.events, &self.hashes, &self.meta, &self.idem, &self.index, &self.merkle).transaction(
-                |(events, hashes, meta, idem, index, merkle)| {
+            (&self.events, &self.hashes, &self.meta, &self.idem, &self.index, &self.merkle, &self.timeline)
+                .transaction(|(events, hashes, meta, idem, index, merkle, tl)| {
                     for e in &batch.entries {
                         events.insert(&e.seq.to_be_bytes(), e.bytes.as_slice())?;
                         hashes.insert(&e.seq.to_be_bytes(), &e.hash.0)?;
                         for k in &e.index_keys {
                             index.insert(index_key(k, e.seq), &[] as &[u8])?;
                         }
+                    }
+                    for (k, v) in &timeline {
+                        tl.insert(k.as_slice(), v.as_slice())?;
                     }
                     for (k, v) in &batch.idempotency {
                         idem.insert(k.as_bytes(), v.as_slice())?;
@@ -408,14 +647,25 @@ impl Log {
                     }
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())
-                },
-            );
+                });
         match r {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(e.into()),
             Err(TransactionError::Abort(())) => return Err(LogError::corrupt(None, "the commit transaction aborted")),
         }
         self.sync()
+    }
+
+    /// The latest effective date among the stored events of `plan`.
+    fn latest_effective(&self, plan: &str) -> Result<Option<NaiveDate>, LogError> {
+        let prefix = timeline_prefix(b'E', plan);
+        match self.timeline.scan_prefix(&prefix).next_back() {
+            None => Ok(None),
+            Some(r) => {
+                let (k, _) = r?;
+                day_of(k.get(prefix.len()..prefix.len() + 4).unwrap_or_default()).map(Some)
+            }
+        }
     }
 
     fn sync(&self) -> Result<(), LogError> {

@@ -486,15 +486,17 @@ pub struct BlameEntry {
     pub set_by: EventRef,
 }
 
-/// For every value of `plan` at `point` (now for `None`): the event that last set it. Records in seq order.
+/// For every value of `plan` at `point` (now for `None`): the event that last set it. Records in seq order; on the
+/// effective axis they are folded in the same in-force order as `replay`, so the blamed event is the one in force.
 pub fn blame(records: &[Record], plan: &PlanId, point: Option<Point>) -> Vec<BlameEntry> {
     let mut state = State::default();
     let mut last: BTreeMap<Aspect, EventRef> = BTreeMap::new();
-    for r in records {
-        if point.as_ref().is_some_and(|p| !p.includes(r)) {
-            continue;
-        }
-        state.evolve(&r.event);
+    let mut included: Vec<&Record> = records.iter().filter(|r| point.as_ref().is_none_or(|p| p.includes(r))).collect();
+    if let Some(Point::Effective(_)) = point {
+        included.sort_by_key(|r| r.effective);
+    }
+    for r in included {
+        state.apply(r.seq.0, &r.event);
         for a in aspects(&r.event) {
             last.insert(a, EventRef::of(r));
         }

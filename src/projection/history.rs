@@ -198,7 +198,7 @@ pub fn history(records: &[Record]) -> Vec<HistoryEntry> {
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         let changes = describe(&state, &r.event);
-        state.evolve(&r.event);
+        state.apply(r.seq.0, &r.event);
         out.push(HistoryEntry { source: EventRef::of(r), changes });
     }
     out

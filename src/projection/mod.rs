@@ -120,16 +120,23 @@ pub fn parse_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Point>, D
     version_point(field, plan, s).map(Some)
 }
 
-/// Folds the records that a point includes. Records are in seq order; the seq and recorded-at axes are prefixes,
-/// the effective axis is a filter, because a change can be recorded before or after it takes effect.
+/// Folds the records that a point includes. Records come in seq order. The seq and recorded-at axes are prefixes
+/// of the log. The effective axis is not: a change can be recorded before or after it takes effect, so the state
+/// in force on a date folds the included records in (effective, seq) order: of two changes to one value, the one
+/// that took effect later is in force, whatever order they were recorded in, and among changes taking effect on
+/// the same day the one recorded last wins.
 pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>, point: Option<Point>) -> State {
     let mut state = State::default();
-    for r in records {
-        match point {
-            None => state.evolve(&r.event),
-            Some(p) if p.includes(r) => state.evolve(&r.event),
-            Some(Point::Seq(_)) | Some(Point::AsOf(_)) => break,
-            Some(Point::Effective(_)) => {}
+    match point {
+        None => records.into_iter().for_each(|r| state.apply(r.seq.0, &r.event)),
+        Some(p @ (Point::Seq(_) | Point::AsOf(_))) => {
+            records.into_iter().take_while(|r| p.includes(r)).for_each(|r| state.apply(r.seq.0, &r.event))
+        }
+        Some(p @ Point::Effective(_)) => {
+            let mut included: Vec<&Record> = records.into_iter().filter(|r| p.includes(r)).collect();
+            // Stable: records with one effective date keep their seq order.
+            included.sort_by_key(|r| r.effective);
+            included.into_iter().for_each(|r| state.apply(r.seq.0, &r.event));
         }
     }
     state
