@@ -798,11 +798,8 @@ pub fn run() -> Result<ExitCode> {
             let ledger = open_existing(data)?;
             let id = PlanId::new(plan.as_str()).map_err(|p| refused(format!("plan: {p}")))?;
             let pt = point(&pa, ledger.read().state.plans.get(&id))?;
-            let view = match pt {
-                None => projection::view_plan(&ledger.read().state, &id),
-                Some(pt) => projection::view_plan(&ledger.plan_at(&id, Some(pt)).map_err(ledger_error)?.state, &id),
-            };
-            let Some(view) = view else {
+            let state = ledger.plan_at(&id, pt).map_err(ledger_error)?.state;
+            let (Some(view), Some(current)) = (projection::view_plan(&state, &id), state.plans.get(&id)) else {
                 return Err(refused(match pt {
                     Some(pt) => format!("plan: {id} did not exist at {}", pt.describe()),
                     None => format!("plan: {id} does not exist"),
@@ -811,7 +808,20 @@ pub fn run() -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {
-                print::plan(&view, pt);
+                // The phase on the day the view stands for: the date itself, or the Japan date of the instant.
+                let jst = |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::hours(9)).date_naive();
+                let on = match pt {
+                    None => jst(chrono::Utc::now()),
+                    Some(Point::Effective(d)) => d,
+                    Some(Point::AsOf(t)) => jst(t),
+                    Some(Point::Seq(s)) => jst(ledger
+                        .records(s, s + 1)
+                        .map_err(ledger_error)?
+                        .first()
+                        .map(|r| r.recorded_at)
+                        .unwrap_or_default()),
+                };
+                print::plan(&view, pt, (on, projection::view::phase(current, on)));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -19,11 +19,12 @@ pub fn plans(plans: &[PlanSummary]) {
     }
 }
 
-pub fn plan(v: &PlanView, point: Option<Point>) {
+pub fn plan(v: &PlanView, point: Option<Point>, (on, phase): (chrono::NaiveDate, planledger::projection::view::Phase)) {
     let p = &v.plan;
     if let Some(pt) = point {
         println!("*** past view: {} ***", pt.describe());
     }
+    println!("施行状況 phase on {on}: {}", phase.label());
     println!("{}  [{}]", p.title, p.id);
     println!(
         "{}（{}） {}  {}  状態 {}  version {}",

@@ -9,6 +9,50 @@ use crate::domain::state::{Indicator, Node};
 use crate::domain::value::{Direction, Evaluation, PlanValue, Target, evaluate};
 use crate::domain::{FiscalYear, NodeId, PlanId, State};
 
+/// Where a plan stands on a date: what a reader must be told before trusting a view as "the plan".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Not adopted: a draft (案).
+    Draft,
+    /// Adopted, but its period has not begun: e.g. adopted in March for the next 年度.
+    Prospective,
+    /// Adopted and within its period.
+    InForce,
+    /// Adopted, and its period is over.
+    Ended,
+    /// Replaced by a later plan.
+    Superseded,
+    /// Adopted, with no period stated (the document gives none).
+    PeriodUnstated,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Draft => "案（draft）",
+            Phase::Prospective => "計画期間前（prospective: adopted, its period has not begun）",
+            Phase::InForce => "計画期間中（in force）",
+            Phase::Ended => "計画期間終了（period ended）",
+            Phase::Superseded => "改定により失効（superseded）",
+            Phase::PeriodUnstated => "策定済・計画期間の記載なし（adopted, no period stated）",
+        }
+    }
+}
+
+/// The phase of `plan` on `on`.
+pub fn phase(plan: &crate::domain::state::Plan, on: chrono::NaiveDate) -> Phase {
+    use crate::domain::model::PlanStatus;
+    match (plan.status, plan.period) {
+        (PlanStatus::Draft, _) => Phase::Draft,
+        (PlanStatus::Superseded, _) => Phase::Superseded,
+        (PlanStatus::Adopted, None) => Phase::PeriodUnstated,
+        (PlanStatus::Adopted, Some(p)) if on < p.from.start() => Phase::Prospective,
+        (PlanStatus::Adopted, Some(p)) if on > p.to.end() => Phase::Ended,
+        (PlanStatus::Adopted, Some(_)) => Phase::InForce,
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanSummary {
     pub id: PlanId,
@@ -186,4 +230,41 @@ pub fn target_with_unit(t: &Target, unit: &str) -> String {
 
 pub fn value_with_unit(v: &PlanValue, unit: &str) -> String {
     format!("{}{unit}", v.grouped())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::PlanStatus;
+    use crate::domain::municipality::Municipality;
+    use crate::domain::state::Plan;
+
+    fn plan(status: PlanStatus, period: Option<(u16, u16)>) -> Plan {
+        Plan {
+            id: PlanId::new("p").unwrap(),
+            municipality: Municipality { name: "品川区".into(), code: "131091".parse().unwrap() },
+            title: "計画".into(),
+            kind: "実施計画".into(),
+            period: period.map(|(a, b)| Period { from: FiscalYear::new(a).unwrap(), to: FiscalYear::new(b).unwrap() }),
+            status,
+            levels: vec![],
+            predecessor: None,
+            version: 1,
+            created_seq: 0,
+            versions: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_plan_adopted_for_the_next_fiscal_year_is_prospective_until_it_begins() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let p = plan(PlanStatus::Adopted, Some((2016, 2018)));
+        assert_eq!(phase(&p, d("2016-03-31")), Phase::Prospective);
+        assert_eq!(phase(&p, d("2016-04-01")), Phase::InForce);
+        assert_eq!(phase(&p, d("2019-03-31")), Phase::InForce);
+        assert_eq!(phase(&p, d("2019-04-01")), Phase::Ended);
+        assert_eq!(phase(&plan(PlanStatus::Draft, Some((2016, 2018))), d("2017-01-01")), Phase::Draft);
+        assert_eq!(phase(&plan(PlanStatus::Superseded, Some((2016, 2018))), d("2017-01-01")), Phase::Superseded);
+        assert_eq!(phase(&plan(PlanStatus::Adopted, None), d("2017-01-01")), Phase::PeriodUnstated);
+    }
 }

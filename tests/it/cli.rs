@@ -64,6 +64,9 @@ fn quick_start_tour() {
     assert!(at.contains("past view: seq 571") && at.contains("2018年度（平成30年度）  目標 65%以上"), "{at}");
     let eff = ok(d, &["show", "shinagawa-jisshi-4", "--effective", "2017-03-31"]);
     assert!(eff.contains("2018年度（平成30年度）  目標 65%以上"), "{eff}");
+    assert!(eff.contains("phase on 2017-03-31: 計画期間中（in force）"), "{eff}");
+    let ended = ok(d, &["show", "shinagawa-jisshi-4", "--effective", "2019-04-01"]);
+    assert!(ended.contains("phase on 2019-04-01: 計画期間終了（period ended）"), "{ended}");
     let eff = ok(d, &["show", "shinagawa-jisshi-4", "--effective", "平成29年度"]);
     assert!(eff.contains("2018年度（平成30年度）  目標 62%以上"), "{eff}");
     assert_ne!(before, ok(d, &["show", "shinagawa-jisshi-4", "--json"]));
