@@ -315,8 +315,9 @@ impl Ledger {
         Ok(PlanAt { state, from_snapshot, replayed })
     }
 
-    /// Fills the snapshot cache of every plan on both axes: what a server does at start so that the first queries
-    /// are as fast as later ones.
+    /// Fills the snapshot cache of every plan on both axes, so that every answer is a snapshot plus fewer than
+    /// `snapshot_every` replayed events: what a server does at start so that the first queries are as fast as
+    /// later ones.
     pub fn warm(&self) -> Result<WarmReport, LedgerError> {
         let (len, plans) = {
             let p = self.read();
@@ -329,7 +330,12 @@ impl Ledger {
         for plan in plans {
             report.plans += 1;
             let before = self.cache_count(&plan)?;
+            // Seq snapshots never go stale: continue from the last one. In-force snapshots before the last one may
+            // have been made stale by late arrivals, and a late arrival shifts the positions of all after it: they
+            // are rebuilt whole.
             let a = self.at_seq(&plan, len - 1, len)?;
+            self.log().snapshot_clear(plan.as_str(), SnapshotPos::InForce(NaiveDate::MIN, 0))?;
+            let before = (before.0, 0);
             let b = self.in_force_on(&plan, NaiveDate::MAX, len)?;
             let after = self.cache_count(&plan)?;
             report.seq_snapshots += after.0 - before.0.min(after.0);

@@ -577,6 +577,16 @@ impl Log {
         Ok(n)
     }
 
+    /// Drops every cached snapshot of `plan` on `axis`'s axis.
+    pub fn snapshot_clear(&self, plan: &str, axis: SnapshotPos) -> Result<(), LogError> {
+        let mut batch = sled::Batch::default();
+        for r in self.cache.scan_prefix(snapshot_prefix(plan, axis)) {
+            batch.remove(r?.0);
+        }
+        self.cache.apply_batch(batch)?;
+        Ok(())
+    }
+
     pub fn snapshot_remove(&self, plan: &str, pos: SnapshotPos) -> Result<(), LogError> {
         self.cache.remove(snapshot_key(plan, pos))?;
         Ok(())
