@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod model;
 mod seeds;
+mod snapshots;
 mod support;
 mod tamper;
 mod timetravel;
