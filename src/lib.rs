@@ -8,5 +8,6 @@ pub mod ledger;
 pub mod log;
 pub mod plantable;
 pub mod projection;
+pub mod published;
 pub mod synth;
 pub mod timetravel;

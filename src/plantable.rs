@@ -23,6 +23,15 @@ struct File {
     node: Vec<Spanned<NodeRow>>,
     #[serde(default)]
     indicator: Vec<Spanned<IndicatorRow>>,
+    #[serde(default)]
+    version: Vec<Spanned<VersionRow>>,
+}
+
+/// A name for the plan as it stands at the end of the table (a `VersionNamed` of the table's last event).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionRow {
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -310,6 +319,14 @@ pub fn parse(file_name: &str, src: &str) -> Result<PlanTable, TableErrors> {
                 },
             ));
         }
+    }
+    // Versions come last: each names the plan as the whole table builds it. `last` is resolved when the command is
+    // decided, so the name points at the table's own last event wherever the ledger's head happens to be; the k-th
+    // name steps back over the k names before it, so that every name points at that same event.
+    for (k, v) in f.version.into_iter().enumerate() {
+        let line = line_of(src, &v.span());
+        let seq = if k == 0 { "last".to_string() } else { format!("last-{k}") };
+        commands.push((line, Command::NameVersion { plan: pid.clone(), name: v.into_inner().name, seq }));
     }
     if !errs.is_empty() {
         return Err(TableErrors(errs));

@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod print;
+mod published;
 mod ttbench;
 
 use std::io::Write;
@@ -106,6 +107,28 @@ enum Cmd {
         #[arg(long)]
         pubkey: String,
     },
+    /// Write a published snapshot: the plan at a named version as deterministic JSON, pinned to the ledger by seq,
+    /// head hash and tree root, and attested by the latest signed checkpoint with a consistency proof.
+    Snapshot {
+        plan: String,
+        /// The version name (see `versions PLAN`).
+        #[arg(long)]
+        version: String,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a snapshot against a ledger (the data dir, or ledger files from seq 0 with --ledger): version, seq,
+    /// head hash, root, the document, and the attestation's signature and consistency proof.
+    VerifySnapshot {
+        file: PathBuf,
+        /// Ledger files (the export format), in order from seq 0, instead of the data dir.
+        #[arg(long, num_args = 1..)]
+        ledger: Vec<PathBuf>,
+        /// The ledger's public key (or a file holding it) to check the attestation with, instead of the data dir's.
+        #[arg(long)]
+        pubkey: Option<String>,
+    },
     /// List the plans.
     Plans {
         #[arg(long)]
@@ -158,7 +181,8 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Rebuild the seed ledger files in events/ from their plan tables (events/seeds.toml lists them).
+    /// Rebuild the seed ledger files in events/ from their plan tables (events/seeds.toml lists them), and the
+    /// seed snapshots (every named version of every seed plan) in the manifest's snapshots directory.
     BuildSeeds {
         #[arg(long, default_value = "events/seeds.toml")]
         manifest: PathBuf,
@@ -730,6 +754,10 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::VerifyBundle { file, pubkey } => audit::verify_bundle(&file, &pubkey),
+        Cmd::Snapshot { plan, version, out } => published::snapshot(data, &plan, &version, out.as_deref()),
+        Cmd::VerifySnapshot { file, ledger, pubkey } => {
+            published::verify_snapshot(data, &file, &ledger, pubkey.as_deref())
+        }
         Cmd::Import { files } => {
             if files.is_empty() {
                 return Err(refused("import: name at least one ledger file"));
@@ -922,14 +950,9 @@ pub fn run() -> Result<ExitCode> {
             ),
             PlanCmd::Status { plan, status, who } => write_one(data, Command::ChangePlanStatus { plan, status }, &who),
             PlanCmd::Version { plan, name, at, who } => {
-                let seq = match at {
-                    Some(s) => s,
-                    None => {
-                        let len = open_existing(data)?.head().len;
-                        len.checked_sub(1).ok_or_else(|| refused("--at: the ledger is empty"))?
-                    }
-                };
-                write_one(data, Command::NameVersion { plan, name, seq: seq.to_string() }, &who)
+                // Without --at, `last` is resolved by the writer, so an append in between cannot shift the name.
+                let seq = at.map_or_else(|| "last".to_string(), |s| s.to_string());
+                write_one(data, Command::NameVersion { plan, name, seq }, &who)
             }
         },
         Cmd::Node(c) => match c {
@@ -1100,6 +1123,9 @@ fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Re
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manifest {
+    /// The directory, relative to the manifest, of the seed snapshots; none are built without it.
+    #[serde(default)]
+    snapshots: Option<String>,
     seed: Vec<ManifestEntry>,
 }
 
@@ -1122,6 +1148,7 @@ fn build_seeds(manifest: &Path, check: bool) -> Result<ExitCode> {
     }
     let built = plantable::build_ledger(&tables).map_err(|e| refused(e.to_string()))?;
     let mut differ = 0;
+    let all: Vec<Vec<u8>> = built.iter().flat_map(|(_, lines)| lines.iter().cloned()).collect();
     for (entry, (plan, lines)) in m.seed.iter().zip(built) {
         let path = base.join(&entry.ledger);
         let mut bytes = Vec::new();
@@ -1143,8 +1170,21 @@ fn build_seeds(manifest: &Path, check: bool) -> Result<ExitCode> {
             println!("wrote {} ({} events, plan {plan})", path.display(), lines.len());
         }
     }
+    if let Some(dir) = &m.snapshots {
+        // `../snapshots` beside events/ reads better without the detour through events/ in what is printed.
+        let mut root = base.to_path_buf();
+        for c in Path::new(dir).components() {
+            match c {
+                std::path::Component::ParentDir if root.file_name().is_some() => {
+                    root.pop();
+                }
+                other => root.push(other),
+            }
+        }
+        differ += published::seed_snapshots(&all, &root, check)?;
+    }
     if differ > 0 {
-        return Err(Exit::VerifyFailed(format!("{differ} seed ledger file(s) differ from their sources")).into());
+        return Err(Exit::VerifyFailed(format!("{differ} seed file(s) differ from their sources")).into());
     }
     Ok(ExitCode::SUCCESS)
 }

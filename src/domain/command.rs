@@ -173,7 +173,9 @@ pub enum Command {
         #[serde(default)]
         note: String,
     },
-    /// Names the plan as it stood right after event `seq`.
+    /// Names the plan as it stood right after event `seq`: a seq, or `last` for the latest event in the state the
+    /// command is decided against (in a request of several commands, the last event of the commands before it), or
+    /// `last-N` for the event N before that one.
     NameVersion {
         plan: String,
         name: String,

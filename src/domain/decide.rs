@@ -661,7 +661,25 @@ pub fn decide(state: &State, cmd: &Command, meta: &Meta) -> R<Vec<PlanEvent>> {
             if let Some(at) = p.versions.get(&name) {
                 return Err(DomainError::conflict("name", format!("already names plan {} at seq {at}", p.id)));
             }
-            let seq: u64 = seq.trim().parse().map_err(|_| DomainError::invalid("seq", "must be a whole number"))?;
+            // `last` (or `last-N`, N events before it) resolves against the state the command is decided on, so a
+            // plan table (or any multi-command request) can name the plan as it stands after its own events
+            // without knowing their seqs beforehand.
+            let bad = || DomainError::invalid("seq", "must be a whole number, `last` (the latest event) or `last-N`");
+            let seq: u64 = match seq.trim().strip_prefix("last") {
+                Some(back) => {
+                    let back: u64 = match back.strip_prefix('-') {
+                        None if back.is_empty() => 0,
+                        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                            n.parse().map_err(|_| bad())?
+                        }
+                        _ => return Err(bad()),
+                    };
+                    state.events.checked_sub(1).and_then(|l| l.checked_sub(back)).ok_or_else(|| {
+                        DomainError::invalid("seq", format!("{seq} lies before the first event of the ledger"))
+                    })?
+                }
+                None => seq.trim().parse().map_err(|_| bad())?,
+            };
             if seq >= state.events {
                 return Err(DomainError::invalid(
                     "seq",

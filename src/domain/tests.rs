@@ -424,6 +424,24 @@ fn version_names_point_at_an_existing_seq_of_the_plan_and_are_unique() {
     assert_eq!(e.field, "seq", "{e}");
     assert!(e.reason.contains("before plan p was created"), "{e}");
     assert_eq!(refuse(&s, name("x", "one"), None).field, "seq");
+    // `last` is the latest event decided so far (seq 4, the second name), resolved when the command is decided;
+    // `last-N` is N events before it.
+    let evs = apply(&mut s, name("as it stands", "last"), None);
+    assert_eq!(
+        evs,
+        vec![PlanEvent::VersionNamed { plan: PlanId::new("p").unwrap(), name: "as it stands".into(), seq: 4 }]
+    );
+    let evs = apply(&mut s, name("three back", "last-3"), None);
+    assert_eq!(
+        evs,
+        vec![PlanEvent::VersionNamed { plan: PlanId::new("p").unwrap(), name: "three back".into(), seq: 2 }]
+    );
+    for bad in ["last-", "last+1", "last-x", "lastly", "last--1"] {
+        assert_eq!(refuse(&s, name("bad", bad), None).field, "seq", "{bad}");
+    }
+    let e = refuse(&s, name("too far", "last-7"), None);
+    assert!(e.reason.contains("before the first event"), "{e}");
+    assert!(refuse(&s, name("before p", "last-6"), None).reason.contains("before plan p was created"));
     assert_eq!(refuse(&s, name("", "1"), None).field, "name");
     assert_eq!(refuse(&s, name("two\nlines", "1"), None).field, "name");
     assert_eq!(

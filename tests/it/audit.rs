@@ -89,7 +89,7 @@ fn a_bundle_verifies_offline_and_every_changed_byte_fails() {
     let bundle = l.bundle(123).unwrap().to_json();
     let v = Bundle::verify(bundle.as_bytes(), &key).unwrap();
     assert_eq!(v.record.seq.0, 123);
-    assert_eq!(v.checkpoint.size, 200);
+    assert_eq!(v.checkpoint.size, 201);
 
     let bytes = bundle.as_bytes();
     for i in 0..bytes.len() {
@@ -239,7 +239,7 @@ fn tampered_tree_nodes_and_checkpoints_are_caught() {
     {
         let db = sled::open(dir.path().join("sled")).unwrap();
         let meta = db.open_tree("meta").unwrap();
-        let changed = good_checkpoint.replacen("\n200\n", "\n199\n", 1);
+        let changed = good_checkpoint.replacen("\n201\n", "\n200\n", 1);
         meta.insert("checkpoint", changed.as_bytes()).unwrap();
         db.flush().unwrap();
     }

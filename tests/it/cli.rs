@@ -37,7 +37,7 @@ fn quick_start_tour() {
         .collect();
     let mut args = vec!["import"];
     args.extend(files.iter().map(String::as_str));
-    assert!(ok(d, &args).contains("imported 572 events"));
+    assert!(ok(d, &args).contains("imported 577 events"));
     let plans = ok(d, &["plans"]);
     assert!(plans.contains("品川区総合実施計画（第4次）"), "{plans}");
     let show = ok(d, &["show", "shinagawa-jisshi-4"]);
@@ -49,7 +49,7 @@ fn quick_start_tour() {
     let before = ok(d, &["show", "shinagawa-jisshi-4", "--json"]);
     let mut a = vec!["target", "set", ind, "2018", "62以上", "--reason", "中間見直し", "--effective", "2017-04-01"];
     a.extend(WHO);
-    assert!(ok(d, &a).contains("appended seq 572"));
+    assert!(ok(d, &a).contains("appended seq 577"));
     let hist = ok(d, &["history", ind]);
     assert!(hist.contains("目標 2018年度（平成30年度）: 65%以上 → 62%以上"), "{hist}");
     assert!(hist.contains("理由 reason: 中間見直し") && hist.contains("根拠 authority: 庁議"), "{hist}");
@@ -58,10 +58,11 @@ fn quick_start_tour() {
 
     // Time travel: at the seq before the revision, and on the day before it took effect.
     let past: serde_json::Value =
-        serde_json::from_str(&ok(d, &["show", "shinagawa-jisshi-4", "--json", "--at", "571"])).unwrap();
-    assert_eq!(past["plan"]["version"], 200, "the plan as it stood before the revision");
-    let at = ok(d, &["show", "shinagawa-jisshi-4", "--at", "571"]);
-    assert!(at.contains("past view: seq 571") && at.contains("2018年度（平成30年度）  目標 65%以上"), "{at}");
+        serde_json::from_str(&ok(d, &["show", "shinagawa-jisshi-4", "--json", "--at", "576"])).unwrap();
+    // 200 transcribed events and the seed's named version.
+    assert_eq!(past["plan"]["version"], 201, "the plan as it stood before the revision");
+    let at = ok(d, &["show", "shinagawa-jisshi-4", "--at", "576"]);
+    assert!(at.contains("past view: seq 576") && at.contains("2018年度（平成30年度）  目標 65%以上"), "{at}");
     let eff = ok(d, &["show", "shinagawa-jisshi-4", "--effective", "2017-03-31"]);
     assert!(eff.contains("2018年度（平成30年度）  目標 65%以上"), "{eff}");
     assert!(eff.contains("phase on 2017-03-31: 計画期間中（in force）"), "{eff}");
@@ -70,7 +71,7 @@ fn quick_start_tour() {
     let eff = ok(d, &["show", "shinagawa-jisshi-4", "--effective", "平成29年度"]);
     assert!(eff.contains("2018年度（平成30年度）  目標 62%以上"), "{eff}");
     assert_ne!(before, ok(d, &["show", "shinagawa-jisshi-4", "--json"]));
-    assert!(ok(d, &["verify"]).starts_with("ok: 573 events"));
+    assert!(ok(d, &["verify"]).starts_with("ok: 578 events"));
 }
 
 #[test]
@@ -185,5 +186,6 @@ fn seed_ledger_files_rebuild_identically() {
     let root = env!("CARGO_MANIFEST_DIR");
     let o = Command::new(bin()).current_dir(root).args(["build-seeds", "--check"]).output().unwrap();
     assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).matches("same ").count(), 5);
+    // Five ledger files and the five seed snapshots.
+    assert_eq!(String::from_utf8_lossy(&o.stdout).matches("same ").count(), 10);
 }

@@ -7,6 +7,7 @@ mod crash;
 mod model;
 mod seeds;
 mod snapcache;
+mod snapshots;
 mod support;
 mod tamper;
 mod timetravel;
