@@ -8,4 +8,5 @@ pub mod ledger;
 pub mod log;
 pub mod plantable;
 pub mod projection;
+pub mod restore;
 pub mod synth;
