@@ -9,5 +9,6 @@ pub mod log;
 pub mod plantable;
 pub mod projection;
 pub mod published;
+pub mod restore;
 pub mod synth;
 pub mod timetravel;

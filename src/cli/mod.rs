@@ -21,6 +21,7 @@ use planledger::events::{ChainVerifier, verify_lines};
 use planledger::ledger::{AppendRequest, Ledger, LedgerError, split_lines};
 use planledger::plantable;
 use planledger::projection::{self, Point};
+use planledger::restore::{RestoreError, RestoreRequest};
 
 /// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input.
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +220,21 @@ enum Cmd {
     /// Progress reports (実績) and their corrections.
     #[command(subcommand)]
     Progress(ProgressCmd),
+    /// Bring a plan, node or indicator back to its content at a past point: appends the compensating events and
+    /// one Restored event naming the point; the history keeps everything in between. TARGET is a plan id, else a
+    /// node id, else an indicator id. Plan status, named versions and progress actuals are never restored.
+    Restore {
+        target: String,
+        /// The point, as `diff` takes it: a seq, a date (in force on), an RFC 3339 instant (as recorded), a
+        /// version name, or one of those with a prefix: seq:, effective:, as-of:, version:.
+        #[arg(long)]
+        to: String,
+        /// Print what would be appended; append nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        who: Who,
+    },
 }
 
 #[derive(Subcommand)]
@@ -351,6 +367,9 @@ enum PlanCmd {
         to: Option<String>,
         #[arg(long = "level")]
         levels: Option<Vec<String>>,
+        /// Remove the plan's period (refused while live targets or milestones remain).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        clear_period: bool,
         #[command(flatten)]
         who: Who,
     },
@@ -424,6 +443,13 @@ enum NodeCmd {
         who: Who,
     },
     Retire {
+        node: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Make a retired node live again where it stood; its parent and the nodes it is cross-listed under must be
+    /// live. Needs --reason.
+    Reinstate {
         node: String,
         #[command(flatten)]
         who: Who,
@@ -509,6 +535,18 @@ enum IndicatorCmd {
         who: Who,
     },
     Retire {
+        indicator: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Make a retired indicator live again; its node must be live. Needs --reason.
+    Reinstate {
+        indicator: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Remove the indicator's baseline. Needs --reason.
+    WithdrawBaseline {
         indicator: String,
         #[command(flatten)]
         who: Who,
@@ -672,6 +710,27 @@ fn write_one(data: &Path, cmd: Command, who: &Who) -> Result<ExitCode> {
             println!("(a retry: these events were appended by the first request with this idempotency key)");
         }
         println!("plan {} is now at version {}", out.plan, out.version);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restore(data: &Path, target: String, to: String, dry_run: bool, who: &Who) -> Result<ExitCode> {
+    if who.idempotency_key.is_some() {
+        return Err(refused(
+            "--idempotency-key: not taken by restore; a repeated restore is refused with \"nothing to restore\"",
+        ));
+    }
+    let ledger = open_existing(data)?;
+    let req = RestoreRequest { target, to, meta: who.meta()?, expected_version: who.expect_version, dry_run };
+    let out = planledger::restore::restore_blocking(&ledger, &req).map_err(|e| match e {
+        RestoreError::Refused(e) => domain_refused(e),
+        RestoreError::Ledger(e) => ledger_error(e),
+    })?;
+    ledger.close();
+    if who.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print::restore(&out);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -943,9 +1002,9 @@ pub fn run() -> Result<ExitCode> {
                     &who,
                 )
             }
-            PlanCmd::Revise { plan, title, kind, from, to, levels, who } => write_one(
+            PlanCmd::Revise { plan, title, kind, from, to, levels, clear_period, who } => write_one(
                 data,
-                Command::RevisePlan { plan, title, kind, period_from: from, period_to: to, levels },
+                Command::RevisePlan { plan, title, kind, period_from: from, period_to: to, levels, clear_period },
                 &who,
             ),
             PlanCmd::Status { plan, status, who } => write_one(data, Command::ChangePlanStatus { plan, status }, &who),
@@ -972,6 +1031,7 @@ pub fn run() -> Result<ExitCode> {
                 write_one(data, Command::MoveNode { node, parent, order }, &who)
             }
             NodeCmd::Retire { node, who } => write_one(data, Command::RetireNode { node }, &who),
+            NodeCmd::Reinstate { node, who } => write_one(data, Command::ReinstateNode { node }, &who),
             NodeCmd::CrossList { node, under, who } => write_one(data, Command::CrossListNode { node, under }, &who),
             NodeCmd::Uncross { node, under, who } => write_one(data, Command::RemoveCrossListing { node, under }, &who),
             NodeCmd::CrossRef { node, reference, who } => {
@@ -999,6 +1059,12 @@ pub fn run() -> Result<ExitCode> {
                 write_one(data, Command::ReviseIndicator { indicator, name, unit, direction, cumulative, note }, &who)
             }
             IndicatorCmd::Retire { indicator, who } => write_one(data, Command::RetireIndicator { indicator }, &who),
+            IndicatorCmd::Reinstate { indicator, who } => {
+                write_one(data, Command::ReinstateIndicator { indicator }, &who)
+            }
+            IndicatorCmd::WithdrawBaseline { indicator, who } => {
+                write_one(data, Command::WithdrawBaseline { indicator }, &who)
+            }
             IndicatorCmd::Baseline { indicator, value, year, note, who } => {
                 write_one(data, Command::SetBaseline { indicator, value, fiscal_year: year, note }, &who)
             }
@@ -1011,6 +1077,7 @@ pub fn run() -> Result<ExitCode> {
                 write_one(data, Command::WithdrawTarget { indicator, fiscal_year: year }, &who)
             }
         },
+        Cmd::Restore { target, to, dry_run, who } => restore(data, target, to, dry_run, &who),
         Cmd::Progress(c) => match c {
             ProgressCmd::Report(ProgressArgs { indicator, year, value, as_of, note, who }) => {
                 write_one(data, Command::ReportProgress { indicator, fiscal_year: year, value, as_of, note }, &who)

@@ -2,8 +2,9 @@
 
 use planledger::projection::view::PlanSummary;
 use planledger::projection::{
-    BlameEntry, EventRef, HistoryEntry, NodeView, PlanDiff, PlanView, Point, view::target_with_unit,
+    BlameEntry, Change, EventRef, HistoryEntry, NodeView, PlanDiff, PlanView, Point, view::target_with_unit,
 };
+use planledger::restore::RestoreOutcome;
 
 fn period(p: &PlanSummary) -> String {
     p.period.map(|p| p.label()).unwrap_or_else(|| "計画期間の記載なし".into())
@@ -106,12 +107,35 @@ pub fn history(title: &str, h: &[HistoryEntry]) {
         if let Some(r) = &e.reason {
             println!("    理由 reason: {r}");
         }
-        for c in &entry.changes {
-            let old = c.old.as_deref().unwrap_or("—");
-            let new = c.new.as_deref().unwrap_or("—");
-            println!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));
-        }
+        changes(&entry.changes);
     }
+}
+
+fn changes(cs: &[Change]) {
+    for c in cs {
+        let old = c.old.as_deref().unwrap_or("—");
+        let new = c.new.as_deref().unwrap_or("—");
+        println!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));
+    }
+}
+
+pub fn restore(o: &RestoreOutcome) {
+    let n = o.compensating();
+    let noun = if n == 1 { "event" } else { "events" };
+    let what = format!("{} to {}", o.scope.describe(&o.plan), o.to.describe());
+    if o.dry_run {
+        println!("dry run: restoring {what} would append {n} compensating {noun} and Restored; nothing appended");
+    } else {
+        println!("restored {what}: appended {n} compensating {noun} and Restored");
+    }
+    for e in &o.events {
+        let label = if e.label.is_empty() { String::new() } else { format!("{}  ", e.label) };
+        let hash = e.hash.map(|h| format!("  {h}")).unwrap_or_default();
+        println!("seq {}  {}  {label}[{}]{hash}", e.seq, e.event.type_name(), e.subject);
+        changes(&e.changes);
+    }
+    let verb = if o.dry_run { "would be" } else { "is now" };
+    println!("plan {} {verb} at version {}", o.plan, o.version);
 }
 
 fn point_label(p: &Option<Point>) -> String {

@@ -38,6 +38,10 @@ pub enum Command {
         period_to: Option<String>,
         #[serde(default)]
         levels: Option<Vec<String>>,
+        /// Removes the plan's period (it then holds no targets or milestones). Left out of the JSON form when
+        /// false, so requests written before it existed keep their digest.
+        #[serde(default, skip_serializing_if = "is_false")]
+        clear_period: bool,
     },
     ChangePlanStatus {
         plan: String,
@@ -181,6 +185,33 @@ pub enum Command {
         name: String,
         seq: String,
     },
+    /// Makes a retired node live again where it stood.
+    ReinstateNode {
+        node: String,
+    },
+    /// Makes a retired indicator live again.
+    ReinstateIndicator {
+        indicator: String,
+    },
+    /// Removes an indicator's baseline.
+    WithdrawBaseline {
+        indicator: String,
+    },
+    /// Records that the commands right before it, in the same request, brought the plan (or the node or indicator
+    /// named) back to the point `to`: `seq:N`, `as-of:RFC3339`, `effective:YYYY-MM-DD` or `version:NAME`.
+    RecordRestore {
+        plan: String,
+        #[serde(default)]
+        node: Option<String>,
+        #[serde(default)]
+        indicator: Option<String>,
+        to: String,
+        compensating: u64,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Command {
@@ -211,6 +242,10 @@ impl Command {
             ReportProgress { .. } => "report_progress",
             CorrectProgress { .. } => "correct_progress",
             NameVersion { .. } => "name_version",
+            ReinstateNode { .. } => "reinstate_node",
+            ReinstateIndicator { .. } => "reinstate_indicator",
+            WithdrawBaseline { .. } => "withdraw_baseline",
+            RecordRestore { .. } => "record_restore",
         }
     }
 
@@ -222,7 +257,8 @@ impl Command {
             | RevisePlan { plan, .. }
             | ChangePlanStatus { plan, .. }
             | AddNode { plan, .. }
-            | NameVersion { plan, .. } => super::ids::PlanId::new(plan.as_str()).ok(),
+            | NameVersion { plan, .. }
+            | RecordRestore { plan, .. } => super::ids::PlanId::new(plan.as_str()).ok(),
             RenameNode { node, .. }
             | ReviseNodeText { node, .. }
             | ReviseNodeDetails { node, .. }
@@ -234,7 +270,8 @@ impl Command {
             | AssignDepartments { node, .. }
             | SetMilestone { node, .. }
             | WithdrawMilestone { node, .. }
-            | DefineIndicator { node, .. } => {
+            | DefineIndicator { node, .. }
+            | ReinstateNode { node } => {
                 let id = super::ids::NodeId::new(node.as_str()).ok()?;
                 state.nodes.get(&id).map(|n| n.plan.clone())
             }
@@ -244,7 +281,9 @@ impl Command {
             | SetTarget { indicator, .. }
             | WithdrawTarget { indicator, .. }
             | ReportProgress { indicator, .. }
-            | CorrectProgress { indicator, .. } => {
+            | CorrectProgress { indicator, .. }
+            | ReinstateIndicator { indicator }
+            | WithdrawBaseline { indicator } => {
                 let id = super::ids::IndicatorId::new(indicator.as_str()).ok()?;
                 state.indicators.get(&id).map(|i| i.plan.clone())
             }

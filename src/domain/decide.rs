@@ -1,13 +1,13 @@
 //! `decide`: checks a command against the current state and returns the events it causes. Pure; no I/O.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::command::Command;
 use super::error::DomainError;
 use super::event::PlanEvent;
 use super::fiscal_year::FiscalYear;
 use super::ids::{IndicatorId, NodeId, PlanId, id_problem};
-use super::model::{Baseline, Detail, Meta, Period, PlanStatus};
+use super::model::{Baseline, Detail, Meta, Period, PlanStatus, RestorePoint, RestoreScope};
 use super::municipality::{Municipality, MunicipalityCode};
 use super::state::{Indicator, Node, Plan, State};
 use super::value::{Direction, PlanValue, Target};
@@ -150,6 +150,11 @@ fn in_period(state: &State, plan: &PlanId, field: &str, fy: FiscalYear) -> R<()>
     }
 }
 
+/// Whether the plan's period holds a year: what every live target and milestone must satisfy.
+fn period_holds(state: &State, plan: &PlanId, fy: FiscalYear) -> bool {
+    state.plans.get(plan).and_then(|p| p.period).is_some_and(|p| p.contains(fy))
+}
+
 fn require_reason(meta: &Meta, what: &str) -> R<()> {
     match &meta.reason {
         Some(r) if !r.trim().is_empty() => Ok(()),
@@ -234,9 +239,14 @@ pub fn decide(state: &State, cmd: &Command, meta: &Meta) -> R<Vec<PlanEvent>> {
                 predecessor,
             }
         }
-        RevisePlan { plan: p, title, kind, period_from, period_to, levels } => {
+        RevisePlan { plan: p, title, kind, period_from, period_to, levels, clear_period } => {
             let cur = plan(state, "plan", p)?;
-            let new_period = if period_from.is_none() && period_to.is_none() {
+            if *clear_period && (period_from.is_some() || period_to.is_some()) {
+                return Err(DomainError::invalid("clear_period", "cannot be given with period_from or period_to"));
+            }
+            let new_period = if *clear_period {
+                None
+            } else if period_from.is_none() && period_to.is_none() {
                 cur.period
             } else {
                 let f = period_from.clone().or_else(|| cur.period.map(|x| x.from.to_string()));
@@ -264,6 +274,25 @@ pub fn decide(state: &State, cmd: &Command, meta: &Meta) -> R<Vec<PlanEvent>> {
             if let PlanEvent::PlanRevised { title, kind, period, levels, .. } = &ev {
                 if *title == cur.title && *kind == cur.kind && *period == cur.period && *levels == cur.levels {
                     return Err(unchanged("plan"));
+                }
+                // A plan without a stated period holds no targets or milestones (they are refused outside it).
+                if period.is_none() && cur.period.is_some() {
+                    for i in state.indicators.values().filter(|i| i.plan == cur.id && !i.retired) {
+                        if let Some(fy) = i.targets.keys().next() {
+                            return Err(DomainError::conflict(
+                                "clear_period",
+                                format!("indicator {} has a target for {}; withdraw it first", i.id, fy.label()),
+                            ));
+                        }
+                    }
+                    for n in state.nodes.values().filter(|n| n.plan == cur.id && !n.retired) {
+                        if let Some(fy) = n.milestones.keys().next() {
+                            return Err(DomainError::conflict(
+                                "clear_period",
+                                format!("node {} has a milestone for {}; withdraw it first", n.id, fy.label()),
+                            ));
+                        }
+                    }
                 }
                 // Narrowing the period must not strand targets or milestones outside it.
                 if let Some(np) = period {
@@ -694,8 +723,168 @@ pub fn decide(state: &State, cmd: &Command, meta: &Meta) -> R<Vec<PlanEvent>> {
             }
             PlanEvent::VersionNamed { plan: p.id.clone(), name, seq }
         }
+        ReinstateNode { node } => {
+            let id = node_id("node", node)?;
+            let n = state
+                .nodes
+                .get(&id)
+                .ok_or_else(|| DomainError::not_found("node", format!("node {id} does not exist")))?;
+            if !n.retired {
+                return Err(DomainError::conflict("node", format!("node {id} is not retired")));
+            }
+            require_reason(meta, "reinstating a node")?;
+            // A live node hangs under live nodes only, and is cross-listed under live nodes only (retiring keeps
+            // both true; reinstating must too).
+            if let Some(p) = &n.parent {
+                if state.nodes.get(p).is_none_or(|p| p.retired) {
+                    return Err(DomainError::conflict(
+                        "node",
+                        format!("node {id} stands under node {p}, which is retired; reinstate {p} first"),
+                    ));
+                }
+            }
+            if let Some(u) = n.cross_listed_under.iter().find(|u| state.nodes.get(*u).is_none_or(|u| u.retired)) {
+                return Err(DomainError::conflict(
+                    "node",
+                    format!("node {id} is cross-listed under node {u}, which is retired; reinstate {u} first"),
+                ));
+            }
+            if let Some(fy) = n.milestones.keys().find(|fy| !period_holds(state, &n.plan, **fy)) {
+                return Err(DomainError::conflict(
+                    "node",
+                    format!("node {id} has a milestone for {}, outside the plan period; widen it first", fy.label()),
+                ));
+            }
+            PlanEvent::NodeReinstated { plan: n.plan.clone(), node: id }
+        }
+        ReinstateIndicator { indicator } => {
+            let id = indicator_id("indicator", indicator)?;
+            let i = state
+                .indicators
+                .get(&id)
+                .ok_or_else(|| DomainError::not_found("indicator", format!("indicator {id} does not exist")))?;
+            if !i.retired {
+                return Err(DomainError::conflict("indicator", format!("indicator {id} is not retired")));
+            }
+            require_reason(meta, "reinstating an indicator")?;
+            if state.nodes.get(&i.node).is_none_or(|n| n.retired) {
+                return Err(DomainError::conflict(
+                    "indicator",
+                    format!("indicator {id} belongs to node {}, which is retired; reinstate it first", i.node),
+                ));
+            }
+            if let Some(fy) = i.targets.keys().find(|fy| !period_holds(state, &i.plan, **fy)) {
+                return Err(DomainError::conflict(
+                    "indicator",
+                    format!("indicator {id} has a target for {}, outside the plan period; widen it first", fy.label()),
+                ));
+            }
+            PlanEvent::IndicatorReinstated { plan: i.plan.clone(), indicator: id }
+        }
+        WithdrawBaseline { indicator } => {
+            let i = live_indicator(state, "indicator", indicator)?;
+            let previous = i
+                .baseline
+                .clone()
+                .ok_or_else(|| DomainError::not_found("indicator", format!("indicator {} has no baseline", i.id)))?;
+            require_reason(meta, "withdrawing a baseline")?;
+            PlanEvent::BaselineWithdrawn { plan: i.plan.clone(), indicator: i.id.clone(), previous }
+        }
+        RecordRestore { plan: p, node, indicator, to, compensating } => {
+            let p = plan(state, "plan", p)?;
+            let scope = match (node, indicator) {
+                (Some(_), Some(_)) => {
+                    return Err(DomainError::invalid("indicator", "a restore names a node or an indicator, not both"));
+                }
+                (Some(n), None) => {
+                    let id = node_id("node", n)?;
+                    match state.nodes.get(&id) {
+                        Some(n) if n.plan == p.id => RestoreScope::Node { node: id },
+                        Some(n) => {
+                            return Err(DomainError::invalid("node", format!("node {id} belongs to plan {}", n.plan)));
+                        }
+                        None => return Err(DomainError::not_found("node", format!("node {id} does not exist"))),
+                    }
+                }
+                (None, Some(i)) => {
+                    let id = indicator_id("indicator", i)?;
+                    match state.indicators.get(&id) {
+                        Some(i) if i.plan == p.id => RestoreScope::Indicator { indicator: id },
+                        Some(i) => {
+                            return Err(DomainError::invalid(
+                                "indicator",
+                                format!("indicator {id} belongs to plan {}", i.plan),
+                            ));
+                        }
+                        None => {
+                            return Err(DomainError::not_found("indicator", format!("indicator {id} does not exist")));
+                        }
+                    }
+                }
+                (None, None) => RestoreScope::Plan,
+            };
+            let to = restore_point(p, to)?;
+            if *compensating == 0 {
+                return Err(DomainError::conflict(
+                    "compensating",
+                    "nothing to restore: a restore records at least one compensating event",
+                ));
+            }
+            // The compensating events are the plan's, appended right before this record.
+            if *compensating >= p.version {
+                return Err(DomainError::invalid(
+                    "compensating",
+                    format!("plan {} has only {} events after its creation", p.id, p.version - 1),
+                ));
+            }
+            if let RestorePoint::Seq { seq } | RestorePoint::Version { seq, .. } = &to {
+                if *seq < p.created_seq {
+                    return Err(DomainError::invalid(
+                        "to",
+                        format!("seq {seq} is before plan {} was created (seq {})", p.id, p.created_seq),
+                    ));
+                }
+                if seq.saturating_add(*compensating) >= state.events {
+                    return Err(DomainError::invalid(
+                        "to",
+                        format!("seq {seq} is not before the {compensating} compensating events"),
+                    ));
+                }
+            }
+            require_reason(meta, "a restore")?;
+            if meta.authority.is_none() {
+                return Err(DomainError::invalid("authority", "a restore needs an authority"));
+            }
+            PlanEvent::Restored { plan: p.id.clone(), scope, to, compensating: *compensating }
+        }
     };
     Ok(vec![ev])
+}
+
+/// Reads the point of a restore in its one-string form with an explicit axis; a version name is resolved to the
+/// seq it names in the plan.
+fn restore_point(p: &Plan, s: &str) -> R<RestorePoint> {
+    if let Some(v) = s.strip_prefix("seq:") {
+        let seq = v.parse().map_err(|_| DomainError::invalid("to", format!("{v:?} is not a seq")))?;
+        return Ok(RestorePoint::Seq { seq });
+    }
+    if let Some(v) = s.strip_prefix("as-of:") {
+        let t = DateTime::parse_from_rfc3339(v)
+            .map_err(|_| DomainError::invalid("to", format!("{v:?} is not an RFC 3339 instant")))?;
+        return Ok(RestorePoint::as_of(t.with_timezone(&Utc)));
+    }
+    if let Some(v) = s.strip_prefix("effective:") {
+        return Ok(RestorePoint::Effective { effective: date("to", v)? });
+    }
+    if let Some(name) = s.strip_prefix("version:") {
+        let seq = p
+            .versions
+            .get(name)
+            .copied()
+            .ok_or_else(|| DomainError::not_found("to", format!("plan {} has no version {name:?}", p.id)))?;
+        return Ok(RestorePoint::Version { name: name.to_string(), seq });
+    }
+    Err(DomainError::invalid("to", format!("{s:?} must be seq:N, as-of:INSTANT, effective:DATE or version:NAME")))
 }
 
 /// The command that, decided against the state before `event`, produces exactly `event`. Importing and verifying
@@ -723,6 +912,7 @@ pub fn command_for(event: &PlanEvent) -> Command {
             period_from: period.map(|p| s(&p.from)),
             period_to: period.map(|p| s(&p.to)),
             levels: Some(levels.clone()),
+            clear_period: period.is_none(),
         },
         PlanStatusChanged { plan, status, .. } => {
             Command::ChangePlanStatus { plan: s(plan), status: status.code().to_string() }
@@ -808,10 +998,27 @@ pub fn command_for(event: &PlanEvent) -> Command {
             note: note.clone(),
         },
         VersionNamed { plan, name, seq } => Command::NameVersion { plan: s(plan), name: name.clone(), seq: s(seq) },
+        NodeReinstated { node, .. } => Command::ReinstateNode { node: s(node) },
+        IndicatorReinstated { indicator, .. } => Command::ReinstateIndicator { indicator: s(indicator) },
+        BaselineWithdrawn { indicator, .. } => Command::WithdrawBaseline { indicator: s(indicator) },
+        Restored { plan, scope, to, compensating } => Command::RecordRestore {
+            plan: s(plan),
+            node: match scope {
+                RestoreScope::Node { node } => Some(s(node)),
+                _ => None,
+            },
+            indicator: match scope {
+                RestoreScope::Indicator { indicator } => Some(s(indicator)),
+                _ => None,
+            },
+            to: to.code(),
+            compensating: *compensating,
+        },
     }
 }
 
-fn direction_code(d: Direction) -> &'static str {
+/// A direction in the command syntax.
+pub fn direction_code(d: Direction) -> &'static str {
     match d {
         Direction::Higher => "higher",
         Direction::Lower => "lower",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fiscal_year::FiscalYear;
 use super::ids::{IndicatorId, NodeId, PlanId};
-use super::model::{Baseline, Detail, Period, PlanStatus};
+use super::model::{Baseline, Detail, Period, PlanStatus, RestorePoint, RestoreScope};
 use super::municipality::Municipality;
 use super::value::{Direction, PlanValue, Target};
 
@@ -172,6 +172,30 @@ pub enum PlanEvent {
         as_of: Option<NaiveDate>,
         note: String,
     },
+    /// A retired node is live again, where it stood when it was retired.
+    NodeReinstated {
+        plan: PlanId,
+        node: NodeId,
+    },
+    /// A retired indicator is live again, with the definition, baseline and targets it had when it was retired.
+    IndicatorReinstated {
+        plan: PlanId,
+        indicator: IndicatorId,
+    },
+    /// The indicator's baseline is removed; it has none again.
+    BaselineWithdrawn {
+        plan: PlanId,
+        indicator: IndicatorId,
+        previous: Baseline,
+    },
+    /// The plan, a node or an indicator was brought back to its content at a past point by the `compensating`
+    /// events appended right before this one, in the same append.
+    Restored {
+        plan: PlanId,
+        scope: RestoreScope,
+        to: RestorePoint,
+        compensating: u64,
+    },
 }
 
 /// Which entity an event concerns, for indexes and history.
@@ -210,7 +234,11 @@ impl PlanEvent {
             | TargetWithdrawn { plan, .. }
             | ProgressReported { plan, .. }
             | ProgressCorrected { plan, .. }
-            | VersionNamed { plan, .. } => plan,
+            | VersionNamed { plan, .. }
+            | NodeReinstated { plan, .. }
+            | IndicatorReinstated { plan, .. }
+            | BaselineWithdrawn { plan, .. }
+            | Restored { plan, .. } => plan,
         }
     }
 
@@ -219,7 +247,14 @@ impl PlanEvent {
         use PlanEvent::*;
         match self {
             PlanCreated { .. } | PlanRevised { .. } | PlanStatusChanged { .. } | VersionNamed { .. } => Subject::Plan,
+            // A restore of one node or indicator belongs to that entity's history as well as to the plan's.
+            Restored { scope, .. } => match scope {
+                RestoreScope::Plan => Subject::Plan,
+                RestoreScope::Node { node } => Subject::Node(node),
+                RestoreScope::Indicator { indicator } => Subject::Indicator(indicator),
+            },
             NodeAdded { node, .. }
+            | NodeReinstated { node, .. }
             | NodeRenamed { node, .. }
             | NodeTextRevised { node, .. }
             | NodeDetailsRevised { node, .. }
@@ -234,7 +269,9 @@ impl PlanEvent {
             IndicatorDefined { indicator, .. }
             | IndicatorRevised { indicator, .. }
             | IndicatorRetired { indicator, .. }
+            | IndicatorReinstated { indicator, .. }
             | BaselineSet { indicator, .. }
+            | BaselineWithdrawn { indicator, .. }
             | TargetSet { indicator, .. }
             | TargetRevised { indicator, .. }
             | TargetWithdrawn { indicator, .. }
@@ -289,6 +326,10 @@ impl PlanEvent {
             ProgressReported { .. } => "ProgressReported",
             ProgressCorrected { .. } => "ProgressCorrected",
             VersionNamed { .. } => "VersionNamed",
+            NodeReinstated { .. } => "NodeReinstated",
+            IndicatorReinstated { .. } => "IndicatorReinstated",
+            BaselineWithdrawn { .. } => "BaselineWithdrawn",
+            Restored { .. } => "Restored",
         }
     }
 }

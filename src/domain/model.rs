@@ -1,9 +1,10 @@
 //! Plan model value types shared by commands, events and state: periods, statuses, actors, texts.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::fiscal_year::FiscalYear;
+use super::ids::{IndicatorId, NodeId};
 use super::value::PlanValue;
 
 /// The fiscal years a plan covers, both ends included.
@@ -107,4 +108,89 @@ pub struct Meta {
     pub authority: Option<String>,
     pub reason: Option<String>,
     pub effective: NaiveDate,
+}
+
+/// What a restore brings back: the whole plan's content, or one node's or one indicator's own aspects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RestoreScope {
+    Plan,
+    Node { node: NodeId },
+    Indicator { indicator: IndicatorId },
+}
+
+impl RestoreScope {
+    /// `plan p`, `node p.1`, `indicator p.1.kpi1`.
+    pub fn describe(&self, plan: &super::ids::PlanId) -> String {
+        match self {
+            RestoreScope::Plan => format!("plan {plan}"),
+            RestoreScope::Node { node } => format!("node {node}"),
+            RestoreScope::Indicator { indicator } => format!("indicator {indicator}"),
+        }
+    }
+}
+
+/// The point a restore went back to, as it was given (its axis) and resolved: a version name keeps its seq too,
+/// so the record says what the name meant when it was used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "axis", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RestorePoint {
+    /// Right after the event with this seq.
+    Seq { seq: u64 },
+    /// As the ledger had recorded it at this instant (microseconds, `Z`, like `recorded_at`).
+    AsOf {
+        #[serde(with = "micros")]
+        as_of: DateTime<Utc>,
+    },
+    /// As in force on this date.
+    Effective { effective: NaiveDate },
+    /// A named version of the plan, and the seq it names.
+    Version { name: String, seq: u64 },
+}
+
+impl RestorePoint {
+    /// The point in the one-string form with an explicit axis (`seq:`, `as-of:`, `effective:`, `version:`), which
+    /// is also how `RecordRestore` carries it.
+    pub fn code(&self) -> String {
+        match self {
+            RestorePoint::Seq { seq } => format!("seq:{seq}"),
+            RestorePoint::AsOf { as_of } => format!("as-of:{}", as_of.format(micros::FORMAT)),
+            RestorePoint::Effective { effective } => format!("effective:{effective}"),
+            RestorePoint::Version { name, .. } => format!("version:{name}"),
+        }
+    }
+
+    /// For people: `seq 17`, `version "adopted" (seq 17)`, `recorded as of …`, `in force on …`.
+    pub fn describe(&self) -> String {
+        match self {
+            RestorePoint::Seq { seq } => format!("seq {seq}"),
+            RestorePoint::AsOf { as_of } => format!("recorded as of {}", as_of.format(micros::FORMAT)),
+            RestorePoint::Effective { effective } => format!("in force on {effective}"),
+            RestorePoint::Version { name, seq } => format!("version {name:?} (seq {seq})"),
+        }
+    }
+
+    /// Truncates an instant to the stored precision, so the point recorded is exactly the point replayed.
+    pub fn as_of(t: DateTime<Utc>) -> Self {
+        RestorePoint::AsOf { as_of: DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t) }
+    }
+}
+
+/// Instants inside events are written like `recorded_at`: microseconds and `Z`, one spelling per instant.
+pub mod micros {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format(FORMAT).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        NaiveDateTime::parse_from_str(&s, FORMAT)
+            .map(|n| n.and_utc())
+            .map_err(|_| serde::de::Error::custom("instants must be YYYY-MM-DDTHH:MM:SS.ffffffZ"))
+    }
 }

@@ -311,6 +311,23 @@ impl State {
                     i.targets.remove(fiscal_year);
                 }
             }
+            NodeReinstated { node, .. } => {
+                if let Some(n) = self.nodes.get_mut(node) {
+                    n.retired = false;
+                }
+            }
+            IndicatorReinstated { indicator, .. } => {
+                if let Some(i) = self.indicators.get_mut(indicator) {
+                    i.retired = false;
+                }
+            }
+            BaselineWithdrawn { indicator, .. } => {
+                if let Some(i) = self.indicators.get_mut(indicator) {
+                    i.baseline = None;
+                }
+            }
+            // A statement about the events before it: the plan's version counts it, nothing else changes.
+            Restored { .. } => {}
             VersionNamed { plan, name, seq } => {
                 if let Some(p) = self.plans.get_mut(plan) {
                     p.versions.insert(name.clone(), *seq);

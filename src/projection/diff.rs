@@ -79,6 +79,11 @@ pub fn aspects(event: &PlanEvent) -> Vec<Aspect> {
         ProgressReported { indicator, fiscal_year, .. } | ProgressCorrected { indicator, fiscal_year, .. } => {
             vec![A::Actual(indicator.clone(), *fiscal_year)]
         }
+        NodeReinstated { node, .. } => vec![A::NodeExists(node.clone())],
+        IndicatorReinstated { indicator, .. } => vec![A::IndicatorExists(indicator.clone())],
+        BaselineWithdrawn { indicator, .. } => vec![A::Baseline(indicator.clone())],
+        // The compensating events before it set the values; the record of the restore itself sets none.
+        Restored { .. } => vec![],
     }
 }
 

@@ -183,6 +183,30 @@ pub fn describe(before: &State, event: &PlanEvent) -> Vec<Change> {
             ))
         }
         VersionNamed { name, seq, .. } => out.push(ch("版 version", None, Some(format!("{name} = seq {seq}")))),
+        NodeReinstated { .. } | IndicatorReinstated { .. } => out.push(ch("廃止 retired", Some("廃止".into()), None)),
+        BaselineWithdrawn { indicator, previous, .. } => {
+            let u = unit(indicator);
+            out.push(ch(
+                "現況値 baseline",
+                Some(format!(
+                    "{}（{}）{}",
+                    value_with_unit(&previous.value, &u),
+                    previous.fiscal_year.label(),
+                    previous.note
+                )),
+                None,
+            ))
+        }
+        Restored { plan, scope, to, compensating } => out.push(ch(
+            "復元 restored",
+            None,
+            Some(format!(
+                "{} to {}（{compensating} compensating event{}）",
+                scope.describe(plan),
+                to.describe(),
+                if *compensating == 1 { "" } else { "s" }
+            )),
+        )),
     }
     out
 }

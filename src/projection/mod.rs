@@ -4,15 +4,17 @@
 
 pub mod diff;
 mod history;
+pub mod restore;
 pub mod view;
 
 pub use diff::{BlameEntry, DiffEntry, EventRef, PlanDiff, blame, diff};
-pub use history::{Change, HistoryEntry, history};
+pub use history::{Change, HistoryEntry, describe, history};
 pub use view::{IndicatorView, NodeView, PlanSummary, PlanView, SeriesRow, series, view_plan};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::domain::model::RestorePoint;
 use crate::domain::state::Plan;
 use crate::domain::{DomainError, FiscalYear, State};
 use crate::events::Record;
@@ -87,37 +89,72 @@ pub fn version_point(field: &str, plan: &Plan, name: &str) -> Result<Point, Doma
 /// whole number is a seq, a date `YYYY-MM-DD` is an effective date, an instant with `T` is as-of, and anything
 /// else is a version name of `plan`.
 pub fn parse_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Point>, DomainError> {
+    Ok(resolve_point(field, s, plan)?.map(|p| p.point()))
+}
+
+/// A point as [`parse_point`] reads it, keeping the axis it was given on: a version name stays a version (with the
+/// seq it names), so a restore can record what was asked for as well as what it meant.
+pub fn resolve_point(field: &str, s: &str, plan: &Plan) -> Result<Option<RestorePoint>, DomainError> {
+    let named = |name: &str| {
+        version_point(field, plan, name).map(|p| match p {
+            Point::Seq(seq) => Some(RestorePoint::Version { name: name.to_string(), seq }),
+            other => Some(RestorePoint::from(other)),
+        })
+    };
     let s = s.trim();
     if s == "now" {
         return Ok(None);
     }
     let seq = |v: &str| {
-        v.parse::<u64>().map(Point::Seq).map_err(|_| DomainError::invalid(field, format!("{v:?} is not a seq")))
+        v.parse::<u64>()
+            .map(|seq| RestorePoint::Seq { seq })
+            .map_err(|_| DomainError::invalid(field, format!("{v:?} is not a seq")))
     };
     if let Some(v) = s.strip_prefix("seq:") {
         return seq(v).map(Some);
     }
     if let Some(v) = s.strip_prefix("as-of:") {
-        return parse_instant(field, v).map(|t| Some(Point::AsOf(t)));
+        return parse_instant(field, v).map(|t| Some(RestorePoint::as_of(t)));
     }
     if let Some(v) = s.strip_prefix("effective:") {
-        return parse_effective(field, v).map(|d| Some(Point::Effective(d)));
+        return parse_effective(field, v).map(|effective| Some(RestorePoint::Effective { effective }));
     }
     if let Some(v) = s.strip_prefix("version:") {
-        return version_point(field, plan, v).map(Some);
+        return named(v);
     }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return seq(s).map(Some);
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(Some(Point::Effective(d)));
+    if let Ok(effective) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(Some(RestorePoint::Effective { effective }));
     }
     if s.contains('T') {
         if let Ok(t) = parse_instant(field, s) {
-            return Ok(Some(Point::AsOf(t)));
+            return Ok(Some(RestorePoint::as_of(t)));
         }
     }
-    version_point(field, plan, s).map(Some)
+    named(s)
+}
+
+impl From<Point> for RestorePoint {
+    fn from(p: Point) -> Self {
+        match p {
+            Point::Seq(seq) => RestorePoint::Seq { seq },
+            Point::AsOf(t) => RestorePoint::as_of(t),
+            Point::Effective(effective) => RestorePoint::Effective { effective },
+        }
+    }
+}
+
+impl RestorePoint {
+    /// The point to replay: a version is the seq it names.
+    pub fn point(&self) -> Point {
+        match self {
+            RestorePoint::Seq { seq } | RestorePoint::Version { seq, .. } => Point::Seq(*seq),
+            RestorePoint::AsOf { as_of } => Point::AsOf(*as_of),
+            RestorePoint::Effective { effective } => Point::Effective(*effective),
+        }
+    }
 }
 
 /// Folds the records that a point includes. Records come in seq order. The seq and recorded-at axes are prefixes

@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod model;
+mod restore;
 mod seeds;
 mod snapcache;
 mod snapshots;

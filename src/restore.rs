@@ -1,0 +1,236 @@
+//! Restore: brings a plan, a node or an indicator back to its content at a past point. Reads the ledger, resolves
+//! the point, replays the plan to it, plans the compensating commands (`projection::restore`) and appends them with
+//! one `RecordRestore` in a single request, so the history keeps everything in between and a concurrent change to
+//! the plan refuses the whole restore. The one entry point the CLI (and an HTTP handler) calls.
+
+use serde::Serialize;
+
+use crate::domain::model::{Meta, RestorePoint, RestoreScope};
+use crate::domain::{
+    Command, DomainError, EventHash, IndicatorId, NodeId, PlanEvent, PlanId, State, check_meta, decide, event::Subject,
+};
+use crate::events::Record;
+use crate::ledger::{AppendRequest, Appended, Ledger, LedgerError};
+use crate::projection::restore::plan_restore;
+use crate::projection::{Change, describe, replay, resolve_point};
+
+/// A restore as asked for.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// A plan id, else a node id, else an indicator id.
+    pub target: String,
+    /// The point, in the one-string form `diff` takes: a seq, a date, an RFC 3339 instant, a version name, or one
+    /// of those with a `seq:`, `effective:`, `as-of:` or `version:` prefix.
+    pub to: String,
+    /// Who restores, on what authority and why; authority and reason are required.
+    pub meta: Meta,
+    /// Refuse unless the plan is at this version.
+    pub expected_version: Option<u64>,
+    /// Plan and check only; append nothing.
+    pub dry_run: bool,
+}
+
+/// One event a restore appends (or, in a dry run, would append), described as `history` describes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoredEvent {
+    pub seq: u64,
+    /// The event's hash once appended; `None` in a dry run.
+    pub hash: Option<EventHash>,
+    pub event: PlanEvent,
+    /// The node or indicator id (the plan id for plan-level events).
+    pub subject: String,
+    /// The subject as a reader knows it: code and title, the indicator's name, or the plan's title.
+    pub label: String,
+    pub changes: Vec<Change>,
+}
+
+/// What a restore appended, or would append.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreOutcome {
+    pub plan: PlanId,
+    pub scope: RestoreScope,
+    pub to: RestorePoint,
+    pub dry_run: bool,
+    /// The compensating events, then the `Restored` event.
+    pub events: Vec<RestoredEvent>,
+    /// The plan's version after the append (or after it, had it been made).
+    pub version: u64,
+}
+
+impl RestoreOutcome {
+    /// Number of compensating events (every event but the final `Restored`).
+    pub fn compensating(&self) -> usize {
+        self.events.len().saturating_sub(1)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The restore was refused before anything was appended: the field and the reason.
+    #[error("refused: {0}")]
+    Refused(#[from] DomainError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// Which plan, and which part of it, a restore target names: a plan id first, then a node id, then an indicator id.
+pub fn resolve_target(state: &State, target: &str) -> Result<(PlanId, RestoreScope), DomainError> {
+    if let Some(p) = PlanId::new(target).ok().and_then(|id| state.plans.get(&id)) {
+        return Ok((p.id.clone(), RestoreScope::Plan));
+    }
+    if let Some(n) = NodeId::new(target).ok().and_then(|id| state.nodes.get(&id)) {
+        return Ok((n.plan.clone(), RestoreScope::Node { node: n.id.clone() }));
+    }
+    if let Some(i) = IndicatorId::new(target).ok().and_then(|id| state.indicators.get(&id)) {
+        return Ok((i.plan.clone(), RestoreScope::Indicator { indicator: i.id.clone() }));
+    }
+    Err(DomainError::not_found("target", format!("there is no plan, node or indicator {target:?}")))
+}
+
+fn subject_of(state: &State, event: &PlanEvent) -> (String, String) {
+    match event.subject() {
+        Subject::Plan => {
+            let p = event.plan();
+            (p.to_string(), state.plans.get(p).map(|p| p.title.clone()).unwrap_or_default())
+        }
+        Subject::Node(n) => (
+            n.to_string(),
+            state.nodes.get(n).map(|n| format!("{} {}", n.code, n.title).trim().to_string()).unwrap_or_default(),
+        ),
+        Subject::Indicator(i) => {
+            (i.to_string(), state.indicators.get(i).map(|i| format!("【{}】", i.name)).unwrap_or_default())
+        }
+    }
+}
+
+/// A restore planned and checked against the state that was read, not yet appended.
+pub struct PreparedRestore {
+    outcome: RestoreOutcome,
+    request: AppendRequest,
+}
+
+impl PreparedRestore {
+    /// What the append will add, with the seqs foreseen from the head that was read.
+    pub fn outcome(&self) -> &RestoreOutcome {
+        &self.outcome
+    }
+
+    /// The plan version the restore was planned against; the append is refused if the plan is elsewhere by then.
+    pub fn expected_version(&self) -> Option<u64> {
+        self.request.expected_version
+    }
+}
+
+/// Plans a restore against the ledger as it is now and checks it, appending nothing: the first half of
+/// [`restore_blocking`], for callers that show the plan before committing it.
+pub fn prepare(ledger: &Ledger, req: &RestoreRequest) -> Result<PreparedRestore, RestoreError> {
+    check_meta(&req.meta)?;
+    if req.meta.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(DomainError::invalid("reason", "a restore needs a reason").into());
+    }
+    if req.meta.authority.is_none() {
+        return Err(DomainError::invalid("authority", "a restore needs an authority").into());
+    }
+    // One read of state and head: the records replayed are bounded by the same head, so the plan is computed from
+    // one consistent view, and the expected version below refuses the append if the plan moved on since.
+    let (now, head) = {
+        let p = ledger.read();
+        (p.state.clone(), p.head)
+    };
+    let (plan, scope) = resolve_target(&now, &req.target)?;
+    let version = now.plans.get(&plan).map(|p| p.version).unwrap_or(0);
+    if let Some(expected) = req.expected_version {
+        if expected != version {
+            return Err(LedgerError::VersionConflict { plan: plan.to_string(), expected, current: version }.into());
+        }
+    }
+    let Some(to) = now.plans.get(&plan).map(|p| resolve_point("to", &req.to, p)).transpose()?.flatten() else {
+        return Err(DomainError::invalid("to", "must name a past point; `now` is where the plan already is").into());
+    };
+    if let RestorePoint::Seq { seq } | RestorePoint::Version { seq, .. } = &to {
+        if *seq >= head.len {
+            return Err(DomainError::invalid(
+                "to",
+                format!("seq {seq} is not in the ledger (it holds {} events)", head.len),
+            )
+            .into());
+        }
+    }
+    let records: Vec<Record> =
+        ledger.records_for(&format!("plan:{plan}"))?.into_iter().filter(|r| r.seq.0 < head.len).collect();
+    let past = replay(&records, Some(to.point()));
+    let mut commands = plan_restore(&now, &past, &plan, &scope, &req.meta)?;
+    commands.push(Command::RecordRestore {
+        plan: plan.to_string(),
+        node: match &scope {
+            RestoreScope::Node { node } => Some(node.to_string()),
+            _ => None,
+        },
+        indicator: match &scope {
+            RestoreScope::Indicator { indicator } => Some(indicator.to_string()),
+            _ => None,
+        },
+        to: to.code(),
+        compensating: commands.len() as u64,
+    });
+    // Decided here exactly as the writer will decide them, to show what will be appended.
+    let mut sim = now;
+    let mut events = Vec::with_capacity(commands.len());
+    for c in &commands {
+        for e in decide(&sim, c, &req.meta)? {
+            let changes = describe(&sim, &e);
+            let (subject, label) = subject_of(&sim, &e);
+            sim.evolve(&e);
+            let seq = head.len + events.len() as u64;
+            events.push(RestoredEvent { seq, hash: None, event: e, subject, label, changes });
+        }
+    }
+    let after = sim.plans.get(&plan).map(|p| p.version).unwrap_or(0);
+    Ok(PreparedRestore {
+        outcome: RestoreOutcome { plan, scope, to, dry_run: req.dry_run, events, version: after },
+        request: AppendRequest {
+            commands,
+            meta: req.meta.clone(),
+            expected_version: Some(version),
+            // A retry of a restore that went through finds nothing to restore; a key would add nothing.
+            idempotency_key: None,
+        },
+    })
+}
+
+fn finish(mut outcome: RestoreOutcome, appended: Appended) -> RestoreOutcome {
+    // Other plans' events may have been appended in between, so the seqs are the writer's, not the ones foreseen.
+    for (e, a) in outcome.events.iter_mut().zip(&appended.events) {
+        e.seq = a.seq.0;
+        e.hash = Some(a.hash);
+    }
+    outcome.version = appended.version;
+    outcome
+}
+
+/// Appends a prepared restore as one request. If the plan changed since it was prepared, the whole restore is
+/// refused (`VersionConflict`) and nothing is appended.
+pub fn commit_blocking(ledger: &Ledger, p: PreparedRestore) -> Result<RestoreOutcome, RestoreError> {
+    let appended = ledger.append_blocking(p.request)?;
+    Ok(finish(p.outcome, appended))
+}
+
+/// Restores (or, with `dry_run`, plans and checks the restore of) a plan, node or indicator, for callers outside
+/// an async runtime. Nothing is appended on a refusal or in a dry run.
+pub fn restore_blocking(ledger: &Ledger, req: &RestoreRequest) -> Result<RestoreOutcome, RestoreError> {
+    let p = prepare(ledger, req)?;
+    if req.dry_run {
+        return Ok(p.outcome);
+    }
+    commit_blocking(ledger, p)
+}
+
+/// [`restore_blocking`] for async callers.
+pub async fn restore(ledger: &Ledger, req: &RestoreRequest) -> Result<RestoreOutcome, RestoreError> {
+    let p = prepare(ledger, req)?;
+    if req.dry_run {
+        return Ok(p.outcome);
+    }
+    let appended = ledger.append(p.request).await?;
+    Ok(finish(p.outcome, appended))
+}
