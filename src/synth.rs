@@ -44,7 +44,9 @@ pub fn workload(tag: &str, count: usize) -> Vec<Command> {
                 plan: plan.clone(),
                 node: node.clone(),
                 parent,
-                order: None,
+                // Explicit, so that deciding an append does not scan every node for the next free place (which
+                // costs time in proportion to all nodes of the ledger; see ARCHITECTURE.md, Known limits).
+                order: Some(k % 10),
                 code: format!("{k}"),
                 title: format!("事業 {k}"),
                 text: "合成データ".into(),
