@@ -176,7 +176,8 @@ impl RestorePoint {
     }
 }
 
-/// Instants inside events are written like `recorded_at`: microseconds and `Z`, one spelling per instant.
+/// Instants in records (`recorded_at`) and inside events are written with microseconds and `Z`: one spelling per
+/// instant, so one record has one byte form.
 pub mod micros {
     use chrono::{DateTime, NaiveDateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};

@@ -16,7 +16,8 @@ pub struct Record {
     pub v: u64,
     pub seq: Seq,
     pub prev: EventHash,
-    #[serde(with = "instant")]
+    /// Always written with microseconds and `Z`, so every instant has exactly one spelling.
+    #[serde(with = "crate::domain::model::micros")]
     pub recorded_at: DateTime<Utc>,
     pub effective: NaiveDate,
     pub actor: Actor,
@@ -33,25 +34,6 @@ pub enum RecordError {
     NotCanonical,
     #[error("unsupported record version {0}")]
     Version(u64),
-}
-
-/// `recorded_at` is always written with microseconds and `Z`, so every instant has exactly one spelling.
-mod instant {
-    use chrono::{DateTime, NaiveDateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
-
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.format(FORMAT).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
-        NaiveDateTime::parse_from_str(&s, FORMAT)
-            .map(|n| n.and_utc())
-            .map_err(|_| serde::de::Error::custom("recorded_at must be YYYY-MM-DDTHH:MM:SS.ffffffZ"))
-    }
 }
 
 /// Truncates an instant to the stored precision (microseconds), so a record built in memory equals its decoding.
