@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod domain;
 pub mod events;
+pub mod http;
 pub mod ledger;
 pub mod log;
 pub mod plantable;

@@ -140,12 +140,17 @@ impl Ledger {
     /// `plan` as it stood at `point` (now for `None`), from the nearest usable snapshot and the plan's events
     /// after it. Fills the snapshot cache on the way.
     pub fn plan_at(&self, plan: &PlanId, point: Option<Point>) -> Result<PlanAt, LedgerError> {
-        let (len, now) = {
+        // The current state is read (and the plan's part copied) only when it is the answer.
+        let now = |len: u64| {
             let p = self.read();
-            (p.head.len, plan_slice(&p.state, plan))
+            (p.head.len == len).then(|| plan_slice(&p.state, plan))
         };
+        let len = self.read().head.len;
         let through = match point {
-            None => return Ok(PlanAt { state: now, from_snapshot: None, replayed: 0 }),
+            None => {
+                let p = self.read();
+                return Ok(PlanAt { state: plan_slice(&p.state, plan), from_snapshot: None, replayed: 0 });
+            }
             Some(Point::Seq(s)) => Some(s),
             Some(Point::AsOf(t)) => self.last_recorded_by(t, len)?,
             Some(Point::Effective(d)) => return self.in_force_on(plan, d, len),
@@ -154,7 +159,10 @@ impl Ledger {
             return Ok(PlanAt { state: State::default(), from_snapshot: None, replayed: 0 });
         };
         if len > 0 && through >= len - 1 {
-            return Ok(PlanAt { state: now, from_snapshot: None, replayed: 0 });
+            // The published state is the answer unless a commit was published in between.
+            if let Some(state) = now(len) {
+                return Ok(PlanAt { state, from_snapshot: None, replayed: 0 });
+            }
         }
         self.at_seq(plan, through, len)
     }

@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod print;
 mod published;
+mod serve;
 mod ttbench;
 
 use std::io::Write;
@@ -60,6 +61,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Serve the HTTP API. With no ledger in the data directory, first create one and load the seed ledgers.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The seed manifest whose ledger files a new data directory is loaded with.
+        #[arg(long, default_value = "events/seeds.toml")]
+        seeds: PathBuf,
+    },
     /// Create an empty ledger in the data directory, with its checkpoint signing key.
     Init {
         /// The log's origin: the first line of every checkpoint and the signing key's name, e.g.
@@ -751,6 +760,7 @@ pub fn run() -> Result<ExitCode> {
     let data = cli.data.as_path();
     let _ = SNAPSHOT_EVERY.set(cli.snapshot_every);
     match cli.cmd {
+        Cmd::Serve { addr, seeds } => serve::run(data, addr, &seeds),
         Cmd::BenchTimetravel(a) => ttbench::run(a),
         Cmd::Cache { cmd } => {
             let ledger = open_existing(data)?;

@@ -4,6 +4,7 @@ mod audit;
 mod cli;
 mod concurrency;
 mod crash;
+mod http;
 mod model;
 mod restore;
 mod seeds;

@@ -1,0 +1,81 @@
+//! `planledger serve`: opens the ledger (loading the seed ledgers into a new data dir), binds, prints the URL, and
+//! runs the HTTP API until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use planledger::ledger::{Ledger, split_lines};
+
+use super::{Manifest, SNAPSHOT_EVERY, ledger_error, ledger_exists, open_existing, refused};
+
+pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
+    let ledger = if ledger_exists(data) { open_existing(data)? } else { seed(data, seeds)? };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr().context("the bound address")?;
+        // Before the URL is printed: whoever reads it may signal at once.
+        let shutdown = planledger::http::shutdown_signal().context("installing the signal handlers")?;
+        println!("planledger serves {} on http://{local}/api/plans", data.display());
+        planledger::http::serve(ledger, listener, shutdown).await.context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Creates a ledger in `data` and imports the seed ledger files the manifest lists, all or nothing: on failure
+/// what was created is removed again.
+fn seed(data: &Path, manifest: &Path) -> Result<Ledger> {
+    let text = std::fs::read_to_string(manifest).with_context(|| {
+        format!(
+            "no ledger in {} and no seed manifest at {} (pass --seeds, or run `planledger init`)",
+            data.display(),
+            manifest.display()
+        )
+    })?;
+    let m: Manifest = toml::from_str(&text).map_err(|e| refused(format!("{}: {e}", manifest.display())))?;
+    let base = manifest.parent().unwrap_or(Path::new("."));
+    let mut lines = Vec::new();
+    for e in &m.seed {
+        let p = base.join(&e.ledger);
+        let bytes = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+        lines.extend(split_lines(&bytes).map_err(|e| refused(format!("{}: {}", p.display(), e.what)))?);
+    }
+    let before: Vec<_> = match std::fs::read_dir(data) {
+        Ok(d) => d.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(_) => Vec::new(),
+    };
+    let existed = data.exists();
+    let ledger = Ledger::create(data, None).map_err(ledger_error)?;
+    let n = lines.len();
+    match ledger.import_blocking(lines) {
+        Ok(head) => {
+            if let Some(n) = SNAPSHOT_EVERY.get() {
+                ledger.set_snapshot_every(*n);
+            }
+            println!(
+                "created a ledger in {} with the {} seed ledgers of {}: {n} events, head {}",
+                data.display(),
+                m.seed.len(),
+                manifest.display(),
+                head.hash
+            );
+            Ok(ledger)
+        }
+        Err(e) => {
+            ledger.close();
+            let cleanup = if existed {
+                std::fs::read_dir(data)
+                    .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| !before.contains(p)).collect())
+                    .unwrap_or_default()
+            } else {
+                vec![data.to_path_buf()]
+            };
+            for p in cleanup {
+                let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            }
+            Err(ledger_error(e))
+        }
+    }
+}

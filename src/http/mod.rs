@@ -1,0 +1,298 @@
+//! The HTTP API (`planledger serve`): the router with its layers (request id, tracing, compression, problem
+//! details, timeout, body limit), the server with graceful shutdown, and the helpers every handler shares (ETags,
+//! blocking reads).
+
+pub mod feed;
+pub mod problem;
+pub mod reads;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::ledger::Ledger;
+pub use problem::Problem;
+
+/// Longest a request may take to produce its response head.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request body taken; the reads take none.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// How long in-flight requests may run on after a shutdown signal before they are cut.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Ledger,
+    /// Turns true when the server begins to shut down; live feeds end on it so that shutdown is not held up.
+    pub stopping: Arc<watch::Sender<bool>>,
+}
+
+/// The API's router with every layer, over `ledger`. Feeds end when `stopping` turns true.
+pub fn router(ledger: Ledger, stopping: Arc<watch::Sender<bool>>) -> Router {
+    let api = Router::new()
+        .route("/api/plans", get(reads::plans))
+        .route("/api/plans/{plan}", get(reads::plan))
+        .route("/api/plans/{plan}/versions", get(reads::versions))
+        .route("/api/plans/{plan}/diff", get(reads::diff))
+        .route("/api/plans/{plan}/blame", get(reads::blame))
+        .route("/api/indicators/{id}", get(reads::indicator))
+        .route("/api/indicators/{id}/history", get(reads::indicator_history))
+        .route("/api/nodes/{id}/history", get(reads::node_history))
+        .route("/api/events", get(reads::events))
+        .route("/api/events/stream", get(feed::stream))
+        .route("/api/checkpoint", get(reads::checkpoint))
+        .route("/api/proof/inclusion", get(reads::inclusion))
+        .route("/api/proof/consistency", get(reads::consistency))
+        .route("/api/export", get(reads::export))
+        .fallback(not_found)
+        .with_state(AppState { ledger, stopping });
+    // The last layer added is the outermost: the request id is set first, so the trace span, the problem
+    // middleware and the response all carry it; problems wrap the timeout and the body limit so that their
+    // answers are problem documents too.
+    api.layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(problems))
+        .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A router whose feeds never see a shutdown (for tests and embedding).
+pub fn app(ledger: Ledger) -> Router {
+    router(ledger, Arc::new(watch::channel(false).0))
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("path", "no resource at this path; the API's resources are under /api")
+}
+
+/// Turns every 4xx and 5xx into a problem document carrying the request id and path, and logs internal causes
+/// with the same request id.
+async fn problems(req: Request, next: Next) -> Response {
+    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+    let instance = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let problem = match parts.extensions.remove::<Problem>() {
+        Some(p) => p,
+        None => {
+            // A rejection by the framework or a layer: its plain-text reason is the detail for 4xx; a 5xx keeps
+            // its reason in the log only.
+            let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned());
+            let text = text.unwrap_or_default();
+            let detail = match status {
+                StatusCode::REQUEST_TIMEOUT => "the request took too long to answer".to_string(),
+                StatusCode::PAYLOAD_TOO_LARGE => format!("request bodies are limited to {BODY_LIMIT} bytes"),
+                StatusCode::METHOD_NOT_ALLOWED => "this resource does not take that method".to_string(),
+                s if s.is_client_error() && !text.is_empty() => text,
+                s if s.is_client_error() => "the request is malformed".to_string(),
+                _ => {
+                    let mut p = Problem::internal(if text.is_empty() { status.to_string() } else { text });
+                    p.status = status;
+                    return render(parts, p, &instance, &request_id);
+                }
+            };
+            Problem::new(status, None, detail)
+        }
+    };
+    render(parts, problem, &instance, &request_id)
+}
+
+fn render(mut parts: axum::http::response::Parts, p: Problem, instance: &str, request_id: &str) -> Response {
+    if let Some(cause) = &p.cause {
+        tracing::error!(request_id, status = p.status.as_u16(), cause = %cause, "request failed");
+    }
+    // Invariant: the body is strings and a number; it always serializes.
+    let body = serde_json::to_vec(&p.body(instance, request_id)).expect("problem bodies serialize");
+    parts.status = p.status;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::ETAG);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(problem::CONTENT_TYPE));
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// A strong ETag over the parts a response depends on.
+pub fn etag(parts: &[&str]) -> HeaderValue {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let hex = h.finalize().to_hex();
+    // Invariant: quotes and hex digits are valid header bytes.
+    HeaderValue::from_str(&format!("\"{}\"", &hex[..32])).expect("an ETag is ASCII")
+}
+
+/// Whether the client's `If-None-Match` already names `tag` (weak comparison, as RFC 9110 asks for GET).
+pub fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
+    let Ok(tag) = tag.to_str() else { return false };
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag))
+}
+
+/// The 304 answer for `tag`.
+pub fn unchanged(tag: HeaderValue) -> Response {
+    (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response()
+}
+
+/// Runs a read that touches storage on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f).await.map_err(Problem::internal)?
+}
+
+/// A future that resolves on Ctrl-C or SIGTERM. The handlers are installed by this call, not when the future is
+/// first polled, so a signal that arrives right after the server announced itself still shuts it down cleanly
+/// instead of killing it. Call it inside the runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("Ctrl-C: shutting down"),
+                _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("Ctrl-C: shutting down");
+            } else {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves; then stops accepting, lets in-flight requests finish
+/// (for at most [`SHUTDOWN_GRACE`]), ends live feeds, and closes the ledger, which waits for its writer. Warms the
+/// projection snapshot cache in the background first.
+pub async fn serve(
+    ledger: Ledger,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let warm = ledger.clone();
+    tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        match warm.warm() {
+            Ok(r) => tracing::info!(
+                plans = r.plans,
+                seq_snapshots = r.seq_snapshots,
+                in_force_snapshots = r.in_force_snapshots,
+                events_replayed = r.events_replayed,
+                seconds = t.elapsed().as_secs_f64(),
+                "warmed the projection snapshot cache"
+            ),
+            Err(e) => tracing::warn!(error = %e, "warming the snapshot cache failed; past views replay from the log"),
+        }
+    });
+    let stopping = Arc::new(watch::channel(false).0);
+    let app = router(ledger.clone(), stopping.clone());
+    let signal = stopping.clone();
+    let server = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                signal.send_replace(true);
+            })
+            .await
+    };
+    let mut stopped = stopping.subscribe();
+    let grace = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = server => r?,
+        () = grace => tracing::warn!(grace = ?SHUTDOWN_GRACE, "in-flight requests outlived the shutdown grace; cut"),
+    }
+    tokio::task::spawn_blocking(move || ledger.close()).await.map_err(std::io::Error::other)?;
+    tracing::info!("stopped; the ledger is closed");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_takes_lists_weak_tags_and_star() {
+        let tag = etag(&["plan", "x", "3"]);
+        let mut h = HeaderMap::new();
+        assert!(!not_modified(&h, &tag));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"zz\", W/{}", tag.to_str().unwrap())).unwrap(),
+        );
+        assert!(not_modified(&h, &tag));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!not_modified(&h, &tag));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(not_modified(&h, &tag));
+    }
+
+    #[tokio::test]
+    async fn internal_failures_answer_only_the_request_id() {
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route("/boom", get(|| async { Problem::internal("sled: /secret/path is on fire") }))
+            .layer(middleware::from_fn(problems))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+        let res = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], problem::CONTENT_TYPE);
+        let id = res.headers()[REQUEST_ID].to_str().unwrap().to_string();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["request_id"], id.as_str());
+        assert_eq!(v["instance"], "/boom");
+        assert!(!String::from_utf8_lossy(&body).contains("secret"), "{v}");
+    }
+
+    #[test]
+    fn etags_separate_their_parts() {
+        assert_ne!(etag(&["ab", "c"]), etag(&["a", "bc"]));
+        assert_eq!(etag(&["a", "b"]), etag(&["a", "b"]));
+    }
+}
