@@ -59,6 +59,17 @@ pub struct WarmReport {
     pub events_replayed: u64,
 }
 
+/// What `verify_cache` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CacheCheck {
+    /// Snapshots looked at.
+    pub checked: u64,
+    /// Dropped as stale or damaged by the checks made before every use.
+    pub dropped: u64,
+    /// Passed those checks but differed from the log (plan and position): dropped too.
+    pub differed: Vec<String>,
+}
+
 /// Why a stored snapshot was not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Unusable {
@@ -351,6 +362,75 @@ impl Ledger {
             report.events_replayed += a.replayed + b.replayed;
         }
         Ok(report)
+    }
+
+    /// Recomputes every cached snapshot from the log and drops the ones that differ or cannot be used. The
+    /// checks made before each use (format, event hash, checksum, late arrivals) catch damage and staleness; a
+    /// snapshot written by someone who can write the data dir could still pass them, and this is the check that
+    /// does not trust the cache at all. One replay of each plan per axis.
+    pub fn verify_cache(&self) -> Result<CacheCheck, LedgerError> {
+        let (len, plans) = {
+            let p = self.read();
+            (p.head.len, p.state.plans.keys().cloned().collect::<Vec<_>>())
+        };
+        let mut check = CacheCheck::default();
+        for plan in &plans {
+            let seq_axis = self.log().snapshot_positions(plan.as_str(), SnapshotPos::Seq(0))?;
+            let mut wanted = seq_axis.iter().copied().peekable();
+            let mut state = State::default();
+            for seq in self.log().plan_seqs(plan.as_str(), 0, len) {
+                let seq = seq?;
+                state.apply(seq, &self.record(seq)?.event);
+                while let Some(pos) = wanted.next_if(|p| *p <= SnapshotPos::Seq(seq)) {
+                    self.check_one(plan, pos, (pos == SnapshotPos::Seq(seq)).then_some(&state), len, &mut check)?;
+                }
+            }
+            for pos in wanted {
+                self.check_one(plan, pos, None, len, &mut check)?;
+            }
+            let in_force = self.log().snapshot_positions(plan.as_str(), SnapshotPos::InForce(NaiveDate::MIN, 0))?;
+            let mut wanted = in_force.iter().copied().peekable();
+            let mut state = State::default();
+            for item in self.log().in_force(plan.as_str(), None, NaiveDate::MAX) {
+                let (effective, seq) = item?;
+                if seq >= len {
+                    continue;
+                }
+                state.apply(seq, &self.record(seq)?.event);
+                let here = SnapshotPos::InForce(effective, seq);
+                while let Some(pos) = wanted.next_if(|p| *p <= here) {
+                    self.check_one(plan, pos, (pos == here).then_some(&state), len, &mut check)?;
+                }
+            }
+            for pos in wanted {
+                self.check_one(plan, pos, None, len, &mut check)?;
+            }
+        }
+        Ok(check)
+    }
+
+    /// Compares one cached snapshot with the state replayed to its position (`None`: no event of the plan is at
+    /// that position, so the snapshot cannot be right).
+    fn check_one(
+        &self,
+        plan: &PlanId,
+        pos: SnapshotPos,
+        expected: Option<&State>,
+        len: u64,
+        check: &mut CacheCheck,
+    ) -> Result<(), LedgerError> {
+        let Some(bytes) = self.log().snapshot_at(plan.as_str(), pos)? else { return Ok(()) };
+        check.checked += 1;
+        let Some(cached) = self.usable(plan, pos, &bytes, len)? else {
+            check.dropped += 1;
+            return Ok(());
+        };
+        if expected != Some(&cached) {
+            tracing::warn!(%plan, ?pos, "a cached snapshot differs from the log; dropping it");
+            self.log().snapshot_remove(plan.as_str(), pos)?;
+            check.differed.push(format!("{plan} {pos:?}"));
+        }
+        Ok(())
     }
 
     fn cache_count(&self, plan: &PlanId) -> Result<(u64, u64), LedgerError> {

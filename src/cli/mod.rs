@@ -254,6 +254,8 @@ enum CacheCmd {
     Clear,
     /// Number and size of the cached snapshots.
     Status,
+    /// Recompute every cached snapshot from the log; drop (and report) any that differs. Exit 1 if one did.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -781,6 +783,22 @@ pub fn run() -> Result<ExitCode> {
                 CacheCmd::Clear => {
                     ledger.log().cache_clear().map_err(anyhow::Error::from)?;
                     println!("dropped every cached snapshot");
+                }
+                CacheCmd::Verify => {
+                    let c = ledger.verify_cache().map_err(ledger_error)?;
+                    println!(
+                        "checked {} cached snapshots against the log: {} stale or damaged dropped, {} differing",
+                        c.checked,
+                        c.dropped,
+                        c.differed.len()
+                    );
+                    for d in &c.differed {
+                        println!("differed from the log (dropped): {d}");
+                    }
+                    if !c.differed.is_empty() {
+                        ledger.close();
+                        return Ok(ExitCode::from(1));
+                    }
                 }
                 CacheCmd::Status => {
                     let (n, bytes) = ledger.log().cache_stats().map_err(anyhow::Error::from)?;

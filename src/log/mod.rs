@@ -577,6 +577,30 @@ impl Log {
         Ok(n)
     }
 
+    /// Positions of the cached snapshots of `plan` on `axis`'s axis, in order.
+    pub fn snapshot_positions(&self, plan: &str, axis: SnapshotPos) -> Result<Vec<SnapshotPos>, LogError> {
+        let prefix = snapshot_prefix(plan, axis);
+        self.cache
+            .scan_prefix(&prefix)
+            .map(|r| {
+                let (k, _) = r?;
+                let rest = &k[prefix.len()..];
+                match axis {
+                    SnapshotPos::Seq(_) => Ok(SnapshotPos::Seq(seq_of(rest)?)),
+                    SnapshotPos::InForce(..) if rest.len() == 12 => {
+                        Ok(SnapshotPos::InForce(day_of(&rest[..4])?, seq_of(&rest[4..])?))
+                    }
+                    SnapshotPos::InForce(..) => Err(LogError::corrupt(None, "a snapshot key has the wrong length")),
+                }
+            })
+            .collect()
+    }
+
+    /// The cached snapshot of `plan` at exactly `pos`.
+    pub fn snapshot_at(&self, plan: &str, pos: SnapshotPos) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.cache.get(snapshot_key(plan, pos))?.map(|v| v.to_vec()))
+    }
+
     /// Drops every cached snapshot of `plan` on `axis`'s axis.
     pub fn snapshot_clear(&self, plan: &str, axis: SnapshotPos) -> Result<(), LogError> {
         let mut batch = sled::Batch::default();

@@ -197,6 +197,9 @@ proptest! {
         }
         // After warming, every answer is a snapshot plus fewer than `every` replayed events.
         ledger.warm().unwrap();
+        // Every snapshot the readers and `warm` wrote equals the log's replay at its position.
+        let check = ledger.verify_cache().unwrap();
+        prop_assert!(check.differed.is_empty(), "{:?}", check);
         let len = ledger.head().len;
         for p in ["p", "q"] {
             let plan = PlanId::new(p).unwrap();
@@ -279,5 +282,41 @@ fn an_older_store_gets_its_timeline_on_open() {
         let expected = plan_slice(&replay(&records, point), &plan);
         assert_eq!(content(&ledger.plan_at(&plan, point).unwrap().state), content(&expected), "{}", date(day));
     }
+    ledger.close();
+}
+
+/// A snapshot forged with a valid checksum passes the checks made before each use; `verify_cache` recomputes
+/// every snapshot from the log, finds it, and drops it, after which answers come from the log again.
+#[test]
+fn cache_verify_finds_a_forged_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    ledger.set_snapshot_every(2);
+    write(&ledger, 0, 0, create_plan("p"));
+    write(&ledger, 0, 0, command("p", 0, 0, 0, 0));
+    for (day, text) in [(2u8, "本文一"), (5, "本文二"), (6, "本文三")] {
+        write(&ledger, 0, day, Command::ReviseNodeText { node: "p.n0".into(), text: text.into() });
+    }
+    ledger.warm().unwrap();
+    let plan = PlanId::new("p").unwrap();
+    let log = ledger.log();
+    let pos = SnapshotPos::Seq(3);
+    let bytes = log.snapshot_at("p", pos).unwrap().expect("a seq snapshot after the plan's fourth event");
+    // Header: magic 4, format 4, built_len 8, seq 8, event hash 32, checksum 32; then the LZ4 payload.
+    let json = lz4_flex::decompress_size_prepended(&bytes[88..]).unwrap();
+    let forged_json = String::from_utf8(json).unwrap().replace("本文二", "改ざん");
+    let payload = lz4_flex::compress_prepend_size(forged_json.as_bytes());
+    let mut forged = bytes[..56].to_vec();
+    forged.extend_from_slice(blake3::hash(&payload).as_bytes());
+    forged.extend_from_slice(&payload);
+    log.snapshot_put("p", pos, &forged).unwrap();
+    let text_at =
+        |s: u64| ledger.plan_at(&plan, Some(Point::Seq(s))).unwrap().state.nodes.values().next().unwrap().text.clone();
+    assert_eq!(text_at(3), "改ざん", "the forgery passes the checks made before use");
+    let check = ledger.verify_cache().unwrap();
+    assert_eq!(check.differed, vec!["p Seq(3)".to_string()]);
+    assert!(check.checked >= 4, "{check:?}");
+    assert_eq!(text_at(3), "本文二");
+    assert!(ledger.verify_cache().unwrap().differed.is_empty());
     ledger.close();
 }
