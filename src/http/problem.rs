@@ -24,7 +24,7 @@ pub struct Problem {
 }
 
 /// The body as sent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemBody {
     #[serde(rename = "type")]
     pub type_: String,
