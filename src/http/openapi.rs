@@ -153,3 +153,27 @@ pub async fn document(headers: HeaderMap) -> Response {
     ([(header::ETAG, tag.clone()), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.clone())
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_problem_field_is_optional_and_never_null() {
+        // The body omits `field` when there is none rather than sending null; the schema must say the same.
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let p = &doc["components"]["schemas"]["ProblemBody"];
+        assert!(!p["required"].as_array().unwrap().contains(&serde_json::json!("field")), "{p}");
+        assert_eq!(p["properties"]["field"]["type"], "string", "{p}");
+    }
+
+    #[test]
+    fn every_cacheable_operation_documents_revalidation_and_the_stream_does_not() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let op = &item["get"];
+            assert_eq!(op["responses"]["304"].is_object(), path != UNTAGGED, "{path}");
+            assert_eq!(op["responses"]["200"]["headers"]["ETag"].is_object(), path != UNTAGGED, "{path}");
+        }
+    }
+}
