@@ -28,7 +28,7 @@ pub fn leaf_of(event_hash: &EventHash) -> TreeHash {
 }
 
 /// An inclusion proof in its JSON form (hashes in standard base64, as in RFC 6962's API).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionProof {
     pub leaf_index: u64,
@@ -41,7 +41,7 @@ pub struct InclusionProof {
 }
 
 /// A consistency proof in its JSON form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyProof {
     pub size1: u64,

@@ -8,9 +8,11 @@ use super::ids::{IndicatorId, NodeId};
 use super::value::PlanValue;
 
 /// The fiscal years a plan covers, both ends included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Period {
+    #[schema(value_type = u16)]
     pub from: FiscalYear,
+    #[schema(value_type = u16)]
     pub to: FiscalYear,
 }
 
@@ -71,7 +73,7 @@ impl PlanStatus {
 }
 
 /// The principal that recorded an event. On the HTTP side it always comes from the authenticated token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub id: String,
     pub name: String,
@@ -79,23 +81,26 @@ pub struct Actor {
 }
 
 /// A labelled text of a node, such as 現況（平成27年度末見込み） or 必要事業量.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Detail {
     pub label: String,
     pub text: String,
 }
 
 /// The starting figure of an indicator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Baseline {
+    #[schema(value_type = String)]
     pub value: PlanValue,
+    #[schema(value_type = u16)]
     pub fiscal_year: FiscalYear,
     pub note: String,
 }
 
 /// A reported actual (実績) for one fiscal year.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actual {
+    #[schema(value_type = String)]
     pub value: PlanValue,
     pub as_of: Option<NaiveDate>,
     pub note: String,

@@ -145,7 +145,7 @@ impl<'de> Deserialize<'de> for PlanValue {
 }
 
 /// How an actual is compared with its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Comparator {
     /// The plain figure (=): read together with the indicator's direction.
     #[serde(rename = "eq")]
@@ -199,10 +199,14 @@ impl Comparator {
 }
 
 /// A per-year target: a value with its comparator, or an explicit "no target this year" (the documents' "—").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {
-    Value { value: PlanValue, comparator: Comparator },
+    Value {
+        #[schema(value_type = String)]
+        value: PlanValue,
+        comparator: Comparator,
+    },
     None,
 }
 
@@ -250,7 +254,7 @@ impl FromStr for Target {
 }
 
 /// Whether a higher or a lower figure is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Higher,
@@ -278,7 +282,7 @@ impl Direction {
 }
 
 /// The derived 達成度 of an actual against a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Evaluation {
     /// 達成

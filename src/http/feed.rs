@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
 use super::reads::Params;
 use super::{AppState, blocking};
 use crate::ledger::Ledger;
@@ -24,6 +24,21 @@ const FEED_BUFFER: usize = 256;
 /// The SSE event type of a ledger event; `id` is its seq and `data` its stored line.
 pub const EVENT_TYPE: &str = "ledger-event";
 
+/// `GET /api/events/stream?after=SEQ`: every event after SEQ (from the first without it) as an SSE `ledger-event`
+/// whose `id` is its seq and whose `data` is its stored line, then each new one as it becomes durable.
+#[utoipa::path(
+    get,
+    path = "/api/events/stream",
+    tag = "feed",
+    params(
+        ("after" = Option<u64>, Query, description = "The seq after which the feed starts; from the first event without it"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "The last seq a reconnecting client saw; takes precedence over `after`")
+    ),
+    responses(
+        (status = 200, description = "A server-sent event stream: one `ledger-event` per event (`id` its seq, `data` its stored line), with keep-alive comments; it ends when the server stops", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "`after` or `Last-Event-ID` is not a seq (named in `field`)", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn stream(State(s): State<AppState>, Query(q): Params, headers: HeaderMap) -> Result<Response, Problem> {
     // A reconnecting EventSource repeats the URL it was opened with and names its last event in the header, which
     // is therefore the later word.

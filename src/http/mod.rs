@@ -3,6 +3,7 @@
 //! blocking reads).
 
 pub mod feed;
+pub mod openapi;
 pub mod problem;
 pub mod reads;
 
@@ -16,7 +17,6 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
@@ -45,25 +45,40 @@ pub struct AppState {
     pub stopping: Arc<watch::Sender<bool>>,
 }
 
+/// Declares the API's routes once: the router serves them and [`ROUTES`] lists them, so the OpenAPI test can
+/// hold the document to exactly what is served.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// Every route the API serves, as (lower-case method, path in OpenAPI's `{param}` form).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn api_routes(r: Router<AppState>) -> Router<AppState> {
+            r$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+routes! {
+    get "/api/plans" => reads::plans,
+    get "/api/plans/{plan}" => reads::plan,
+    get "/api/plans/{plan}/versions" => reads::versions,
+    get "/api/plans/{plan}/diff" => reads::diff,
+    get "/api/plans/{plan}/blame" => reads::blame,
+    get "/api/indicators/{id}" => reads::indicator,
+    get "/api/indicators/{id}/history" => reads::indicator_history,
+    get "/api/nodes/{id}/history" => reads::node_history,
+    get "/api/events" => reads::events,
+    get "/api/events/stream" => feed::stream,
+    get "/api/checkpoint" => reads::checkpoint,
+    get "/api/proof/inclusion" => reads::inclusion,
+    get "/api/proof/consistency" => reads::consistency,
+    get "/api/export" => reads::export,
+    get "/api/openapi.json" => openapi::document,
+}
+
 /// The API's router with every layer, over `ledger`. Feeds end when `stopping` turns true.
 pub fn router(ledger: Ledger, stopping: Arc<watch::Sender<bool>>) -> Router {
-    let api = Router::new()
-        .route("/api/plans", get(reads::plans))
-        .route("/api/plans/{plan}", get(reads::plan))
-        .route("/api/plans/{plan}/versions", get(reads::versions))
-        .route("/api/plans/{plan}/diff", get(reads::diff))
-        .route("/api/plans/{plan}/blame", get(reads::blame))
-        .route("/api/indicators/{id}", get(reads::indicator))
-        .route("/api/indicators/{id}/history", get(reads::indicator_history))
-        .route("/api/nodes/{id}/history", get(reads::node_history))
-        .route("/api/events", get(reads::events))
-        .route("/api/events/stream", get(feed::stream))
-        .route("/api/checkpoint", get(reads::checkpoint))
-        .route("/api/proof/inclusion", get(reads::inclusion))
-        .route("/api/proof/consistency", get(reads::consistency))
-        .route("/api/export", get(reads::export))
-        .fallback(not_found)
-        .with_state(AppState { ledger, stopping });
+    let api = api_routes(Router::new()).fallback(not_found).with_state(AppState { ledger, stopping });
     // The last layer added is the outermost: the request id is set first, so the trace span, the problem
     // middleware and the response all carry it; problems wrap the timeout and the body limit so that their
     // answers are problem documents too.
@@ -253,6 +268,8 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
+    use axum::routing::get;
+
     use super::*;
 
     #[test]

@@ -24,7 +24,7 @@ pub struct Problem {
 }
 
 /// The body as sent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemBody {
     #[serde(rename = "type")]
     pub type_: String,
@@ -32,7 +32,9 @@ pub struct ProblemBody {
     pub status: u16,
     pub detail: String,
     pub instance: String,
+    /// The parameter at fault; absent when the problem is not about one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub field: Option<String>,
     pub request_id: String,
 }

@@ -11,12 +11,14 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::problem::{Problem, proof_problem};
+use super::problem::{Problem, ProblemBody, proof_problem};
 use super::{AppState, blocking, etag, not_modified, unchanged};
+use crate::audit::{ConsistencyProof, InclusionProof};
 use crate::domain::state::Plan;
 use crate::domain::{IndicatorId, NodeId, PlanId};
 use crate::ledger::{Ledger, LedgerError};
 use crate::projection::{self, Point};
+use crate::projection::{BlameEntry, HistoryEntry, IndicatorView, PlanDiff, PlanSummary, PlanView};
 
 /// Query parameters, read as strings so that a bad one is refused by name.
 pub type Params = Query<BTreeMap<String, String>>;
@@ -72,6 +74,14 @@ fn point_key(p: Option<Point>) -> String {
 }
 
 /// `GET /api/plans`: every plan's summary. Depends on the whole state, so its tag is the head.
+#[utoipa::path(
+    get,
+    path = "/api/plans",
+    tag = "reads",
+    responses(
+        (status = 200, description = "Every plan's summary", body = [PlanSummary], content_type = "application/json")
+    )
+)]
 pub async fn plans(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let p = s.ledger.read();
     let tag = etag(&["plans", &p.head.len.to_string(), &p.head.hash.to_string()]);
@@ -83,6 +93,24 @@ pub async fn plans(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /api/plans/{plan}`: the plan now or at one point.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}",
+    tag = "reads",
+    params(
+        ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`"),
+        ("at" = Option<u64>, Query, description = "The plan right after the event with this seq was appended"),
+        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The plan as the ledger had recorded it at this RFC 3339 instant"),
+        ("effective" = Option<String>, Query, description = "The plan as in force on this date: `YYYY-MM-DD`, or a fiscal year (e.g. `2017`, `令和3`) for its 1 April"),
+        ("version" = Option<String>, Query, description = "The plan at this named version (see `/versions`). At most one of `at`, `as_of`, `effective` and `version` may be given")
+    ),
+    responses(
+        (status = 200, description = "The plan with its node tree, indicators and series", body = PlanView, content_type = "application/json"),
+        (status = 400, description = "A malformed or out-of-range parameter, named in `field`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan (`field` is `plan`), or the plan did not exist at the point asked for", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn plan(
     State(s): State<AppState>,
     Path(plan): Path<String>,
@@ -109,7 +137,26 @@ pub async fn plan(
     Ok(json(tag, &view))
 }
 
+/// A named version of a plan: the seq of the event that named it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NamedVersion {
+    pub name: String,
+    pub seq: u64,
+}
+
 /// `GET /api/plans/{plan}/versions`: the named versions, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/versions",
+    tag = "reads",
+    params(
+        ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`")
+    ),
+    responses(
+        (status = 200, description = "The named versions, oldest first", body = [NamedVersion], content_type = "application/json"),
+        (status = 404, description = "No such plan (`field` is `plan`), or the plan did not exist at the point asked for", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn versions(
     State(s): State<AppState>,
     Path(plan): Path<String>,
@@ -120,13 +167,29 @@ pub async fn versions(
     if not_modified(&headers, &tag) {
         return Ok(unchanged(tag));
     }
-    let mut rows: Vec<(&String, &u64)> = pl.versions.iter().collect();
-    rows.sort_by_key(|(name, seq)| (**seq, (*name).clone()));
-    let v: Vec<_> = rows.iter().map(|(n, s)| serde_json::json!({"name": n, "seq": s})).collect();
+    let mut v: Vec<NamedVersion> =
+        pl.versions.iter().map(|(name, seq)| NamedVersion { name: name.clone(), seq: *seq }).collect();
+    v.sort_by(|a, b| (a.seq, &a.name).cmp(&(b.seq, &b.name)));
     Ok(json(tag, &v))
 }
 
 /// `GET /api/plans/{plan}/diff?from=&to=`: points in the one-string form `diff` takes.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/diff",
+    tag = "reads",
+    params(
+        ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`"),
+        ("from" = String, Query, description = "The earlier point: `now`, a seq, `YYYY-MM-DD` (effective), an RFC 3339 instant (as of), a version name, or explicitly `seq:N`, `as-of:INSTANT`, `effective:DATE`, `version:NAME`"),
+        ("to" = String, Query, description = "The later point, in the same forms as `from`")
+    ),
+    responses(
+        (status = 200, description = "The differences between the two points, with the events that made them", body = PlanDiff, content_type = "application/json"),
+        (status = 400, description = "A malformed or out-of-range parameter, named in `field`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan (`field` is `plan`), or the plan did not exist at the point asked for", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn diff(
     State(s): State<AppState>,
     Path(plan): Path<String>,
@@ -150,6 +213,24 @@ pub async fn diff(
 }
 
 /// `GET /api/plans/{plan}/blame`: for every value, the event that last set it (now or at one point).
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/blame",
+    tag = "reads",
+    params(
+        ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`"),
+        ("at" = Option<u64>, Query, description = "The plan right after the event with this seq was appended"),
+        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The plan as the ledger had recorded it at this RFC 3339 instant"),
+        ("effective" = Option<String>, Query, description = "The plan as in force on this date: `YYYY-MM-DD`, or a fiscal year (e.g. `2017`, `令和3`) for its 1 April"),
+        ("version" = Option<String>, Query, description = "The plan at this named version (see `/versions`). At most one of `at`, `as_of`, `effective` and `version` may be given")
+    ),
+    responses(
+        (status = 200, description = "Every value and the event that last set it", body = [BlameEntry], content_type = "application/json"),
+        (status = 400, description = "A malformed or out-of-range parameter, named in `field`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan (`field` is `plan`), or the plan did not exist at the point asked for", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn blame(
     State(s): State<AppState>,
     Path(plan): Path<String>,
@@ -182,6 +263,18 @@ fn indicator_of(ledger: &Ledger, id: &str) -> Result<(IndicatorId, PlanId, u64),
 }
 
 /// `GET /api/indicators/{id}`: the indicator with its target-against-actual series.
+#[utoipa::path(
+    get,
+    path = "/api/indicators/{id}",
+    tag = "reads",
+    params(
+        ("id" = String, Path, description = "The indicator id, e.g. `shinagawa-jisshi-4.6-1-1-2-r3.kpi1`")
+    ),
+    responses(
+        (status = 200, description = "The indicator with its target-against-actual series", body = IndicatorView, content_type = "application/json"),
+        (status = 404, description = "No such indicator (`field` is `id`)", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn indicator(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -200,6 +293,19 @@ pub async fn indicator(
 }
 
 /// `GET /api/indicators/{id}/history`.
+#[utoipa::path(
+    get,
+    path = "/api/indicators/{id}/history",
+    tag = "reads",
+    params(
+        ("id" = String, Path, description = "The indicator id")
+    ),
+    responses(
+        (status = 200, description = "Every event that touched the indicator, oldest first, with what it changed", body = [HistoryEntry], content_type = "application/json"),
+        (status = 404, description = "No such indicator (`field` is `id`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn indicator_history(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -210,6 +316,19 @@ pub async fn indicator_history(
 }
 
 /// `GET /api/nodes/{id}/history`.
+#[utoipa::path(
+    get,
+    path = "/api/nodes/{id}/history",
+    tag = "reads",
+    params(
+        ("id" = String, Path, description = "The node id")
+    ),
+    responses(
+        (status = 200, description = "Every event that touched the node, oldest first, with what it changed", body = [HistoryEntry], content_type = "application/json"),
+        (status = 404, description = "No such node (`field` is `id`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn node_history(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -243,6 +362,20 @@ async fn history(
 
 /// `GET /api/events?after=SEQ&limit=N`: the stored lines of the events after SEQ (from the first without it), as
 /// JSON Lines, at most N of them. A `Link` header names the next page while there is one.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "reads",
+    params(
+        ("after" = Option<u64>, Query, description = "The seq after which the page starts; from the first event without it"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 10000, description = "Events per page, 1 to 10000; 1000 without it")
+    ),
+    responses(
+        (status = 200, description = "The stored lines of the events, one JSON object per line (the export format). A `Link: <…>; rel=\"next\"` header names the next page while there is one", body = String, content_type = "application/jsonl", headers(("Link" = String, description = "The next page, while there is one"))),
+        (status = 400, description = "A malformed or out-of-range parameter, named in `field`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn events(State(s): State<AppState>, Query(q): Params, headers: HeaderMap) -> Result<Response, Problem> {
     let from = u64_param(&q, "after")?.map_or(0, |a| a.saturating_add(1));
     let limit = u64_param(&q, "limit")?.unwrap_or(EVENTS_PAGE);
@@ -274,6 +407,14 @@ pub async fn events(State(s): State<AppState>, Query(q): Params, headers: Header
 }
 
 /// `GET /api/checkpoint`: the latest signed note, as text.
+#[utoipa::path(
+    get,
+    path = "/api/checkpoint",
+    tag = "reads",
+    responses(
+        (status = 200, description = "The latest signed checkpoint note", body = String, content_type = "text/plain; charset=utf-8")
+    )
+)]
 pub async fn checkpoint(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let note = s.ledger.checkpoint();
     let tag = etag(&["checkpoint", &blake3::hash(note.as_bytes()).to_hex()]);
@@ -285,6 +426,20 @@ pub async fn checkpoint(State(s): State<AppState>, headers: HeaderMap) -> Respon
 }
 
 /// `GET /api/proof/inclusion?seq=&size=`: `size` defaults to the whole ledger.
+#[utoipa::path(
+    get,
+    path = "/api/proof/inclusion",
+    tag = "reads",
+    params(
+        ("seq" = u64, Query, description = "The seq of the event to prove"),
+        ("size" = Option<u64>, Query, description = "The tree size the proof is against; the whole ledger without it")
+    ),
+    responses(
+        (status = 200, description = "The RFC 6962 inclusion proof (hashes in standard base64)", body = InclusionProof, content_type = "application/json"),
+        (status = 400, description = "A malformed or out-of-range parameter, named in `field`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn inclusion(State(s): State<AppState>, Query(q): Params, headers: HeaderMap) -> Result<Response, Problem> {
     let seq = u64_param(&q, "seq")?.ok_or_else(|| Problem::bad("seq", "required"))?;
     let size = u64_param(&q, "size")?.unwrap_or_else(|| s.ledger.head().len);
@@ -305,6 +460,20 @@ pub async fn inclusion(State(s): State<AppState>, Query(q): Params, headers: Hea
 }
 
 /// `GET /api/proof/consistency?from=&to=`: tree sizes.
+#[utoipa::path(
+    get,
+    path = "/api/proof/consistency",
+    tag = "reads",
+    params(
+        ("from" = u64, Query, description = "The earlier tree size"),
+        ("to" = u64, Query, description = "The later tree size")
+    ),
+    responses(
+        (status = 200, description = "The RFC 6962 consistency proof (hashes in standard base64)", body = ConsistencyProof, content_type = "application/json"),
+        (status = 400, description = "A malformed or out-of-range parameter, named in `field`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger is shutting down", body = ProblemBody, content_type = "application/problem+json")
+    )
+)]
 pub async fn consistency(State(s): State<AppState>, Query(q): Params, headers: HeaderMap) -> Result<Response, Problem> {
     let from = u64_param(&q, "from")?.ok_or_else(|| Problem::bad("from", "required"))?;
     let to = u64_param(&q, "to")?.ok_or_else(|| Problem::bad("to", "required"))?;
@@ -327,6 +496,14 @@ pub async fn consistency(State(s): State<AppState>, Query(q): Params, headers: H
 const EXPORT_CHUNK: u64 = 1000;
 
 /// `GET /api/export`: the whole ledger file (the export format) as of the request, streamed in chunks.
+#[utoipa::path(
+    get,
+    path = "/api/export",
+    tag = "reads",
+    responses(
+        (status = 200, description = "The whole ledger file (the export format, JSON Lines) as of the request, streamed; a read failure mid-way cuts the body short", body = String, content_type = "application/jsonl", headers(("Content-Disposition" = String, description = "`attachment; filename=\"planledger.jsonl\"`")))
+    )
+)]
 pub async fn export(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let head = s.ledger.head();
     let tag = etag(&["export", &head.len.to_string(), &head.hash.to_string()]);

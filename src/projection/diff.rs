@@ -88,9 +88,10 @@ pub fn aspects(event: &PlanEvent) -> Vec<Aspect> {
 }
 
 /// An event as cited by a diff or blame: where it is, what it was, who recorded it, when, on what authority, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EventRef {
     pub seq: u64,
+    #[schema(value_type = String)]
     pub event: &'static str,
     pub recorded_at: DateTime<Utc>,
     pub effective: NaiveDate,
@@ -114,7 +115,7 @@ impl EventRef {
 }
 
 /// What kind of difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DiffKind {
     PlanChanged,
@@ -139,7 +140,7 @@ pub enum DiffKind {
 }
 
 /// One difference between the two points, old → new, with the events between them that set it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DiffEntry {
     pub kind: DiffKind,
     /// The node or indicator id (the plan id for plan-level differences).
@@ -152,8 +153,9 @@ pub struct DiffEntry {
     pub events: Vec<EventRef>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanDiff {
+    #[schema(value_type = String)]
     pub plan: PlanId,
     pub from: Option<Point>,
     pub to: Option<Point>,
@@ -482,7 +484,7 @@ pub fn diff(records: &[Record], plan: &PlanId, from: Option<Point>, to: Option<P
 }
 
 /// One current value and the event that last set it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BlameEntry {
     pub subject: String,
     pub label: String,

@@ -9,7 +9,7 @@ use super::diff::EventRef;
 use super::view::{target_with_unit, value_with_unit};
 
 /// One changed value: what, before, after (`None` where it did not exist).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     pub what: String,
     pub old: Option<String>,
@@ -18,7 +18,7 @@ pub struct Change {
 
 /// One event of an entity's history: the event as cited (its fields flattened into the JSON form) and what it
 /// changed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     #[serde(flatten)]
     pub source: EventRef,

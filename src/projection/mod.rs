@@ -20,7 +20,7 @@ use crate::domain::{DomainError, FiscalYear, State};
 use crate::events::Record;
 
 /// A point in the ledger's past, on one of its three time axes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "axis", content = "value", rename_all = "snake_case")]
 pub enum Point {
     /// Right after the event with this seq was appended.

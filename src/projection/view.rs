@@ -53,8 +53,9 @@ pub fn phase(plan: &crate::domain::state::Plan, on: chrono::NaiveDate) -> Phase 
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanSummary {
+    #[schema(value_type = String)]
     pub id: PlanId,
     pub municipality: String,
     pub municipality_code: String,
@@ -63,26 +64,29 @@ pub struct PlanSummary {
     pub period: Option<Period>,
     pub status: String,
     pub levels: Vec<String>,
+    #[schema(value_type = Option<String>)]
     pub predecessor: Option<PlanId>,
     pub version: u64,
     pub nodes: usize,
     pub indicators: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub plan: PlanSummary,
     pub nodes: Vec<NodeView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MilestoneView {
+    #[schema(value_type = u16)]
     pub fiscal_year: FiscalYear,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NodeView {
+    #[schema(value_type = String)]
     pub id: NodeId,
     pub code: String,
     pub title: String,
@@ -90,15 +94,18 @@ pub struct NodeView {
     pub text: String,
     pub details: Vec<Detail>,
     pub departments: Vec<String>,
+    #[schema(value_type = Vec<String>)]
     pub cross_listed_under: Vec<NodeId>,
     pub cross_reference: Option<String>,
     pub milestones: Vec<MilestoneView>,
     pub indicators: Vec<IndicatorView>,
+    #[schema(no_recursion)]
     pub children: Vec<NodeView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesRow {
+    #[schema(value_type = u16)]
     pub fiscal_year: FiscalYear,
     pub target: Option<Target>,
     pub target_printed: Option<String>,
@@ -106,9 +113,11 @@ pub struct SeriesRow {
     pub evaluation: Evaluation,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorView {
+    #[schema(value_type = String)]
     pub id: crate::domain::IndicatorId,
+    #[schema(value_type = String)]
     pub node: NodeId,
     pub name: String,
     pub unit: String,
