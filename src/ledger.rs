@@ -660,6 +660,10 @@ fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, Ver
     let mut v = ChainVerifier::new();
     let mut frontier = Frontier::<LedgerHasher>::default();
     let mut bad_node = None;
+    // The derived entries (entity index, in-force timeline, late marks) are stored bytes too: each event's must be
+    // there, and (by the counts after the loop) nothing else.
+    let mut latest: std::collections::HashMap<String, chrono::NaiveDate> = std::collections::HashMap::new();
+    let mut expected = (0u64, 0u64, 0u64);
     // Events beyond the head read above may be committed while this runs; they are not part of what is verified.
     for item in log.range(0, head.len) {
         let (seq, bytes) = item.map_err(VerifyFailure::Log)?;
@@ -671,7 +675,18 @@ fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, Ver
                 what: "the stored bytes do not hash to the hash recorded when the event was appended".into(),
             }));
         }
-        v.push(&bytes).map_err(VerifyFailure::Bad)?;
+        let (r, _) = v.push(&bytes).map_err(VerifyFailure::Bad)?;
+        let plan = r.event.plan().to_string();
+        let late = latest.get(&plan).is_some_and(|m| r.effective < *m);
+        let mut keys = r.event.index_keys();
+        keys.sort();
+        keys.dedup();
+        if let Some(what) = log.derived_problem(seq, &plan, r.effective, &keys, late).map_err(VerifyFailure::Log)? {
+            return Err(VerifyFailure::Log(LogError::Corruption { seq: Some(seq), what }));
+        }
+        expected = (expected.0 + keys.len() as u64, expected.1 + 1, expected.2 + u64::from(late));
+        let m = latest.entry(plan).or_insert(r.effective);
+        *m = (*m).max(r.effective);
         frontier.push(&hash.0, |id, h| {
             if bad_node.is_none() && log.node(id).ok() != Some(h) {
                 bad_node = Some(id);
@@ -695,6 +710,16 @@ fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, Ver
             what: format!(
                 "the recorded head ({} events, {}) does not match the events ({} events, {})",
                 head.len, head.hash, s.count, s.head
+            ),
+        }));
+    }
+    let found = log.derived_counts(head.len).map_err(VerifyFailure::Log)?;
+    if found != expected {
+        return Err(VerifyFailure::Log(LogError::Corruption {
+            seq: None,
+            what: format!(
+                "the derived entries (entity index, in-force timeline, late marks) number {found:?}; the events give \
+                 {expected:?}"
             ),
         }));
     }

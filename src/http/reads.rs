@@ -68,6 +68,23 @@ pub fn point_param(q: &BTreeMap<String, String>, plan: &Plan) -> Result<Option<P
     })
 }
 
+/// The point parameters `point_param` reads, as the OpenAPI document describes them (once, for every endpoint that
+/// takes them). Requests are read as a map so that a bad value is refused by name; this type is only the schema.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PointQuery {
+    /// The plan right after the event with this seq was appended
+    at: Option<u64>,
+    /// The plan as the ledger had recorded it at this RFC 3339 instant
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// The plan as in force on this date: `YYYY-MM-DD`, or a fiscal year (e.g. `2017`, `令和3`) for its 1 April
+    effective: Option<String>,
+    /// The plan at this named version (see `/versions`). At most one of `at`, `as_of`, `effective` and `version`
+    /// may be given
+    version: Option<String>,
+}
+
 fn point_key(p: Option<Point>) -> String {
     // Invariant: a Point serializes (a tagged number, instant or date).
     p.map_or_else(|| "now".into(), |p| serde_json::to_string(&p).expect("points serialize"))
@@ -99,10 +116,7 @@ pub async fn plans(State(s): State<AppState>, headers: HeaderMap) -> Response {
     tag = "reads",
     params(
         ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`"),
-        ("at" = Option<u64>, Query, description = "The plan right after the event with this seq was appended"),
-        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The plan as the ledger had recorded it at this RFC 3339 instant"),
-        ("effective" = Option<String>, Query, description = "The plan as in force on this date: `YYYY-MM-DD`, or a fiscal year (e.g. `2017`, `令和3`) for its 1 April"),
-        ("version" = Option<String>, Query, description = "The plan at this named version (see `/versions`). At most one of `at`, `as_of`, `effective` and `version` may be given")
+        PointQuery
     ),
     responses(
         (status = 200, description = "The plan with its node tree, indicators and series", body = PlanView, content_type = "application/json"),
@@ -219,10 +233,7 @@ pub async fn diff(
     tag = "reads",
     params(
         ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`"),
-        ("at" = Option<u64>, Query, description = "The plan right after the event with this seq was appended"),
-        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The plan as the ledger had recorded it at this RFC 3339 instant"),
-        ("effective" = Option<String>, Query, description = "The plan as in force on this date: `YYYY-MM-DD`, or a fiscal year (e.g. `2017`, `令和3`) for its 1 April"),
-        ("version" = Option<String>, Query, description = "The plan at this named version (see `/versions`). At most one of `at`, `as_of`, `effective` and `version` may be given")
+        PointQuery
     ),
     responses(
         (status = 200, description = "Every value and the event that last set it", body = [BlameEntry], content_type = "application/json"),

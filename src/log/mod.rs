@@ -690,6 +690,58 @@ impl Log {
         self.sync()
     }
 
+    /// What is wrong with the derived entries of event `seq` (its entity-index keys, its place on the plan's
+    /// in-force timeline, and its late-arrival mark iff `late`), if anything. `verify` asks this of every event.
+    pub fn derived_problem(
+        &self,
+        seq: u64,
+        plan: &str,
+        effective: NaiveDate,
+        index_keys: &[String],
+        late: bool,
+    ) -> Result<Option<String>, LogError> {
+        for k in index_keys {
+            if !self.index.contains_key(index_key(k, seq))? {
+                return Ok(Some(format!("the entity index lacks {k}")));
+            }
+        }
+        if !self.timeline.contains_key(in_force_key(plan, effective, seq))? {
+            return Ok(Some(format!("the in-force timeline of plan {plan} lacks it at {effective}")));
+        }
+        match (self.timeline.get(late_key(plan, seq))?, late) {
+            (None, false) => {}
+            (Some(v), true) if v.as_ref() == day_bytes(effective) => {}
+            (None, true) => return Ok(Some("it arrived late but is not marked late".into())),
+            (Some(_), _) => return Ok(Some("its late-arrival mark is wrong".into())),
+        }
+        Ok(None)
+    }
+
+    /// Numbers of entity-index entries, in-force entries and late marks of the events with seq < `len` (entries of
+    /// later events, committed while a verifier runs, are not counted). Every such key ends with its seq.
+    pub fn derived_counts(&self, len: u64) -> Result<(u64, u64, u64), LogError> {
+        let below = |k: &[u8]| -> Result<bool, LogError> {
+            let at = k.len().checked_sub(8).ok_or_else(|| LogError::corrupt(None, "a derived key is too short"))?;
+            Ok(seq_of(&k[at..])? < len)
+        };
+        let mut index = 0;
+        for r in self.index.iter() {
+            index += u64::from(below(&r?.0)?);
+        }
+        let (mut in_force, mut late) = (0, 0);
+        for r in self.timeline.iter() {
+            let (k, _) = r?;
+            if below(&k)? {
+                match k.first() {
+                    Some(b'E') => in_force += 1,
+                    Some(b'L') => late += 1,
+                    _ => return Err(LogError::corrupt(None, "a timeline key has an unknown tag")),
+                }
+            }
+        }
+        Ok((index, in_force, late))
+    }
+
     /// The latest effective date among the stored events of `plan`.
     fn latest_effective(&self, plan: &str) -> Result<Option<NaiveDate>, LogError> {
         let prefix = timeline_prefix(b'E', plan);

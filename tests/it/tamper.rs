@@ -54,6 +54,49 @@ fn a_changed_byte_in_sled_is_named_by_seq() {
     }
 }
 
+/// The entity index and the in-force timeline are stored bytes too: a missing entry is named by its event's seq,
+/// and an entry no event accounts for fails verify as well.
+#[test]
+fn a_missing_or_extra_derived_entry_fails_verify() {
+    let (dir, _) = seeded_ledger();
+    let d = dir.path().to_str().unwrap();
+    for tree in ["index", "timeline"] {
+        let (key, value) = {
+            let db = sled::open(dir.path().join("sled")).unwrap();
+            let t = db.open_tree(tree).unwrap();
+            let (k, v) = t.iter().nth(123).unwrap().unwrap();
+            t.remove(&k).unwrap();
+            db.flush().unwrap();
+            (k.to_vec(), v.to_vec())
+        };
+        let seq = u64::from_be_bytes(key[key.len() - 8..].try_into().unwrap());
+        let (code, err) = verify(&["--data", d, "verify"]);
+        assert_eq!(code, 1, "{tree} entry of seq {seq} removed: {err}");
+        assert!(err.contains(&format!("seq {seq}")), "{tree}: {err}");
+        // Back, plus one extra entry in the same tree naming an existing seq.
+        let mut extra = key.clone();
+        let at = extra.len() - 9;
+        extra[at] ^= 0x01;
+        {
+            let db = sled::open(dir.path().join("sled")).unwrap();
+            let t = db.open_tree(tree).unwrap();
+            t.insert(&key, value).unwrap();
+            t.insert(&extra, &[] as &[u8]).unwrap();
+            db.flush().unwrap();
+        }
+        let (code, err) = verify(&["--data", d, "verify"]);
+        assert_eq!(code, 1, "extra {tree} entry: {err}");
+        assert!(err.contains("derived entries"), "{tree}: {err}");
+        {
+            let db = sled::open(dir.path().join("sled")).unwrap();
+            db.open_tree(tree).unwrap().remove(&extra).unwrap();
+            db.flush().unwrap();
+        }
+        let (code, err) = verify(&["--data", d, "verify"]);
+        assert_eq!(code, 0, "after restoring {tree}: {err}");
+    }
+}
+
 #[test]
 fn a_changed_byte_in_an_export_is_named_by_seq() {
     let (dir, lines) = seeded_ledger();
