@@ -12,7 +12,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::audit::merkle::{self, Frontier, NodeSource, ProofError};
 use crate::audit::note::{Checkpoint, NoteVerifier};
 use crate::audit::{BUNDLE_FORMAT, Bundle, ConsistencyProof, InclusionProof, LedgerHasher, b64, leaf_of};
-use crate::domain::{Command, DomainError, EventHash, Meta, PlanEvent, PlanId, Seq, State, decide};
+use crate::domain::{
+    Command, Denied, DomainError, EventHash, Meta, PlanEvent, PlanId, Principal, Seq, State, authorize, decide,
+};
 use crate::events::{ChainVerifier, Record, VerifyError};
 use crate::log::{Batch, Entry, Head, Log, LogError};
 
@@ -51,6 +53,9 @@ pub struct Appended {
 pub enum LedgerError {
     #[error("refused: {error}")]
     Refused { command: usize, error: DomainError },
+    /// The principal the request was made for may not append command `command`.
+    #[error("forbidden: {denied}")]
+    Forbidden { command: usize, denied: Denied },
     #[error("version conflict on plan {plan}: expected version {expected}, current version is {current}")]
     VersionConflict { plan: String, expected: u64, current: u64 },
     #[error("idempotency key {key:?} was already used for a different request")]
@@ -75,7 +80,7 @@ pub struct Published {
 }
 
 enum Job {
-    Append(AppendRequest, oneshot::Sender<Result<Appended, LedgerError>>),
+    Append(Box<(AppendRequest, Option<Principal>)>, oneshot::Sender<Result<Appended, LedgerError>>),
     Import(Vec<Vec<u8>>, oneshot::Sender<Result<Head, LedgerError>>),
 }
 
@@ -268,15 +273,31 @@ impl Ledger {
     }
 
     pub async fn append(&self, req: AppendRequest) -> Result<Appended, LedgerError> {
+        self.append_as(req, None).await
+    }
+
+    /// Appends on behalf of `principal`: the writer authorizes every command against the state it decides it
+    /// against, in the same step, so a change of a node's departments cannot slip between the check and the append.
+    /// `None` is the operator at the console, who may do everything.
+    pub async fn append_as(&self, req: AppendRequest, principal: Option<Principal>) -> Result<Appended, LedgerError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::Append(req, tx)).await.map_err(|_| LedgerError::Closed)?;
+        self.tx.send(Job::Append(Box::new((req, principal)), tx)).await.map_err(|_| LedgerError::Closed)?;
         rx.await.map_err(|_| LedgerError::Closed)?
     }
 
     /// For callers outside an async runtime (the CLI).
     pub fn append_blocking(&self, req: AppendRequest) -> Result<Appended, LedgerError> {
+        self.append_blocking_as(req, None)
+    }
+
+    /// [`Ledger::append_as`] for callers outside an async runtime.
+    pub fn append_blocking_as(
+        &self,
+        req: AppendRequest,
+        principal: Option<Principal>,
+    ) -> Result<Appended, LedgerError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.blocking_send(Job::Append(req, tx)).map_err(|_| LedgerError::Closed)?;
+        self.tx.blocking_send(Job::Append(Box::new((req, principal)), tx)).map_err(|_| LedgerError::Closed)?;
         rx.blocking_recv().map_err(|_| LedgerError::Closed)?
     }
 
@@ -379,8 +400,9 @@ impl Writer {
         let now = self.now();
         for job in jobs {
             match job {
-                Job::Append(req, reply) => {
-                    let r = self.append(&req, now, &mut batch, &mut batch_idem);
+                Job::Append(job, reply) => {
+                    let (req, principal) = *job;
+                    let r = self.append(&req, principal.as_ref(), now, &mut batch, &mut batch_idem);
                     replies.push(Reply::Append(reply, r));
                 }
                 Job::Import(lines, reply) => {
@@ -460,6 +482,7 @@ impl Writer {
     fn append(
         &mut self,
         req: &AppendRequest,
+        principal: Option<&Principal>,
         now: DateTime<Utc>,
         batch: &mut Batch,
         batch_idem: &mut Vec<(String, IdemRecord)>,
@@ -506,7 +529,12 @@ impl Writer {
                 return Err(LedgerError::VersionConflict { plan: plan.to_string(), expected, current });
             }
         }
+        let allowed = |state: &State, i: usize, c: &Command| match principal {
+            Some(p) => authorize(state, p, c).map_err(|denied| LedgerError::Forbidden { command: i, denied }),
+            None => Ok(()),
+        };
         let events: Vec<PlanEvent> = if req.commands.len() == 1 {
+            allowed(&self.state, 0, &req.commands[0])?;
             decide(&self.state, &req.commands[0], &req.meta)
                 .map_err(|error| LedgerError::Refused { command: 0, error })?
         } else {
@@ -514,6 +542,7 @@ impl Writer {
             let mut scratch = self.state.clone();
             let mut all = Vec::new();
             for (i, c) in req.commands.iter().enumerate() {
+                allowed(&scratch, i, c)?;
                 let evs = decide(&scratch, c, &req.meta).map_err(|error| LedgerError::Refused { command: i, error })?;
                 for e in &evs {
                     scratch.evolve(e);

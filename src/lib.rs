@@ -13,3 +13,4 @@ pub mod published;
 pub mod restore;
 pub mod synth;
 pub mod timetravel;
+pub mod tokens;

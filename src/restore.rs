@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::domain::model::{Meta, RestorePoint, RestoreScope};
 use crate::domain::{
-    Command, DomainError, EventHash, IndicatorId, NodeId, PlanEvent, PlanId, State, check_meta, decide, event::Subject,
+    Command, Denied, DomainError, EventHash, IndicatorId, NodeId, PlanEvent, PlanId, Principal, State, authorize,
+    check_meta, decide, event::Subject,
 };
 use crate::events::Record;
 use crate::ledger::{AppendRequest, Appended, Ledger, LedgerError};
@@ -28,6 +29,9 @@ pub struct RestoreRequest {
     pub expected_version: Option<u64>,
     /// Plan and check only; append nothing.
     pub dry_run: bool,
+    /// Whom the restore is made for: every compensating command must be theirs to append (`None`: the operator
+    /// at the console, who may do everything).
+    pub principal: Option<Principal>,
 }
 
 /// One event a restore appends (or, in a dry run, would append), described as `history` describes it.
@@ -69,6 +73,8 @@ pub enum RestoreError {
     /// The restore was refused before anything was appended: the field and the reason.
     #[error("refused: {0}")]
     Refused(#[from] DomainError),
+    #[error("forbidden: {0}")]
+    Forbidden(#[from] Denied),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -107,6 +113,7 @@ fn subject_of(state: &State, event: &PlanEvent) -> (String, String) {
 pub struct PreparedRestore {
     outcome: RestoreOutcome,
     request: AppendRequest,
+    principal: Option<Principal>,
 }
 
 impl PreparedRestore {
@@ -173,10 +180,18 @@ pub fn prepare(ledger: &Ledger, req: &RestoreRequest) -> Result<PreparedRestore,
         to: to.code(),
         compensating: commands.len() as u64,
     });
+    // The restore's own record first: it names the scope, and a scope that is not the caller's says so plainly
+    // rather than through whichever compensating command would be refused first.
+    if let (Some(p), Some(record)) = (&req.principal, commands.last()) {
+        authorize(&now, p, record)?;
+    }
     // Decided here exactly as the writer will decide them, to show what will be appended.
     let mut sim = now;
     let mut events = Vec::with_capacity(commands.len());
     for c in &commands {
+        if let Some(p) = &req.principal {
+            authorize(&sim, p, c)?;
+        }
         for e in decide(&sim, c, &req.meta)? {
             let changes = describe(&sim, &e);
             let (subject, label) = subject_of(&sim, &e);
@@ -195,6 +210,7 @@ pub fn prepare(ledger: &Ledger, req: &RestoreRequest) -> Result<PreparedRestore,
             // A retry of a restore that went through finds nothing to restore; a key would add nothing.
             idempotency_key: None,
         },
+        principal: req.principal.clone(),
     })
 }
 
@@ -211,7 +227,7 @@ fn finish(mut outcome: RestoreOutcome, appended: Appended) -> RestoreOutcome {
 /// Appends a prepared restore as one request. If the plan changed since it was prepared, the whole restore is
 /// refused (`VersionConflict`) and nothing is appended.
 pub fn commit_blocking(ledger: &Ledger, p: PreparedRestore) -> Result<RestoreOutcome, RestoreError> {
-    let appended = ledger.append_blocking(p.request)?;
+    let appended = ledger.append_blocking_as(p.request, p.principal)?;
     Ok(finish(p.outcome, appended))
 }
 
@@ -231,6 +247,6 @@ pub async fn restore(ledger: &Ledger, req: &RestoreRequest) -> Result<RestoreOut
     if req.dry_run {
         return Ok(p.outcome);
     }
-    let appended = ledger.append(p.request).await?;
+    let appended = ledger.append_as(p.request, p.principal).await?;
     Ok(finish(p.outcome, appended))
 }

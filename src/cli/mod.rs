@@ -5,6 +5,7 @@ mod bench;
 mod print;
 mod published;
 mod serve;
+mod tokens;
 mod ttbench;
 
 use std::io::Write;
@@ -206,6 +207,11 @@ enum Cmd {
     BenchProofs(bench::ProofBenchArgs),
     /// Measure time-travel, diff and blame latency on a synthetic ledger, with and without projection snapshots.
     BenchTimetravel(ttbench::TimeTravelBenchArgs),
+    /// API tokens for `serve`'s write endpoints: create (the secret is shown once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        cmd: tokens::TokenCmd,
+    },
     /// The projection snapshot cache: fill it for every plan, drop it, or show its size.
     Cache {
         #[command(subcommand)]
@@ -673,7 +679,9 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
 pub(crate) fn ledger_error(e: LedgerError) -> anyhow::Error {
     match e {
         LedgerError::Refused { error, .. } => refused(format!("refused: {}: {}", error.field, error.reason)),
-        LedgerError::VersionConflict { .. } | LedgerError::IdempotencyMismatch { .. } => refused(e.to_string()),
+        LedgerError::VersionConflict { .. }
+        | LedgerError::IdempotencyMismatch { .. }
+        | LedgerError::Forbidden { .. } => refused(e.to_string()),
         LedgerError::Import(v) => refused(format!("import refused: seq {}: {}", v.seq, v.what)),
         LedgerError::Proof(p) => refused(p.to_string()),
         LedgerError::Log(planledger::log::LogError::Exists(d)) => {
@@ -695,7 +703,7 @@ impl Who {
             reason: self.reason.clone(),
             effective: match &self.effective {
                 Some(s) => parse_effective("--effective", s)?,
-                None => Utc::now().date_naive(),
+                None => projection::today_jst(),
             },
         })
     }
@@ -732,9 +740,17 @@ fn restore(data: &Path, target: String, to: String, dry_run: bool, who: &Who) ->
         ));
     }
     let ledger = open_existing(data)?;
-    let req = RestoreRequest { target, to, meta: who.meta()?, expected_version: who.expect_version, dry_run };
+    let req = RestoreRequest {
+        target,
+        to,
+        meta: who.meta()?,
+        expected_version: who.expect_version,
+        dry_run,
+        principal: None,
+    };
     let out = planledger::restore::restore_blocking(&ledger, &req).map_err(|e| match e {
         RestoreError::Refused(e) => domain_refused(e),
+        RestoreError::Forbidden(d) => refused(format!("forbidden: {d}")),
         RestoreError::Ledger(e) => ledger_error(e),
     })?;
     ledger.close();
@@ -764,6 +780,7 @@ pub fn run() -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Serve { addr, seeds } => serve::run(data, addr, &seeds),
         Cmd::BenchTimetravel(a) => ttbench::run(a),
+        Cmd::Token { cmd } => tokens::run(data, cmd),
         Cmd::Cache { cmd } => {
             let ledger = open_existing(data)?;
             match cmd {
@@ -924,7 +941,7 @@ pub fn run() -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {
                 // The phase on the day the view stands for: the date itself, or the Japan date of the instant.
-                let jst = |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::hours(9)).date_naive();
+                let jst = projection::jst_date;
                 let on = match pt {
                     None => jst(chrono::Utc::now()),
                     Some(Point::Effective(d)) => d,

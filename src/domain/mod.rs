@@ -1,5 +1,6 @@
 //! The plan domain: value types, commands, events, `decide` and `evolve`. Knows nothing of storage, HTTP or async.
 
+pub mod authz;
 pub mod command;
 pub mod decide;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
+pub use authz::{Denied, Principal, Role, authorize};
 pub use command::Command;
 pub use decide::{check_meta, command_for, decide};
 pub use error::{DomainError, ErrorKind};

@@ -2,10 +2,12 @@
 //! details, timeout, body limit), the server with graceful shutdown, and the helpers every handler shares (ETags,
 //! blocking reads).
 
+pub mod auth;
 pub mod feed;
 pub mod openapi;
 pub mod problem;
 pub mod reads;
+pub mod writes;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -74,6 +76,40 @@ routes! {
     get "/api/proof/consistency" => reads::consistency,
     get "/api/export" => reads::export,
     get "/api/openapi.json" => openapi::document,
+    post "/api/plans" => writes::create_plan,
+    post "/api/plans/{plan}/commands" => writes::commands,
+    post "/api/plans/{plan}/revise" => writes::revise_plan,
+    post "/api/plans/{plan}/status" => writes::change_plan_status,
+    post "/api/plans/{plan}/versions" => writes::name_version,
+    post "/api/plans/{plan}/nodes" => writes::add_node,
+    post "/api/plans/{plan}/restore" => writes::restore_plan,
+    post "/api/nodes/{id}/rename" => writes::rename_node,
+    post "/api/nodes/{id}/text" => writes::revise_node_text,
+    post "/api/nodes/{id}/details" => writes::revise_node_details,
+    post "/api/nodes/{id}/move" => writes::move_node,
+    post "/api/nodes/{id}/retire" => writes::retire_node,
+    post "/api/nodes/{id}/reinstate" => writes::reinstate_node,
+    post "/api/nodes/{id}/cross-list" => writes::cross_list_node,
+    post "/api/nodes/{id}/uncross" => writes::remove_cross_listing,
+    post "/api/nodes/{id}/cross-reference" => writes::cross_reference_node,
+    post "/api/nodes/{id}/departments" => writes::assign_departments,
+    post "/api/nodes/{id}/milestones" => writes::set_milestone,
+    post "/api/nodes/{id}/milestones/withdraw" => writes::withdraw_milestone,
+    post "/api/nodes/{id}/indicators" => writes::define_indicator,
+    post "/api/nodes/{id}/restore" => writes::restore_node,
+    post "/api/indicators/{id}/revise" => writes::revise_indicator,
+    post "/api/indicators/{id}/retire" => writes::retire_indicator,
+    post "/api/indicators/{id}/reinstate" => writes::reinstate_indicator,
+    post "/api/indicators/{id}/baseline" => writes::set_baseline,
+    post "/api/indicators/{id}/baseline/withdraw" => writes::withdraw_baseline,
+    post "/api/indicators/{id}/targets" => writes::set_target,
+    post "/api/indicators/{id}/targets/withdraw" => writes::withdraw_target,
+    post "/api/indicators/{id}/progress" => writes::report_progress,
+    post "/api/indicators/{id}/progress/correct" => writes::correct_progress,
+    post "/api/indicators/{id}/restore" => writes::restore_indicator,
+    get "/api/tokens" => writes::list_tokens,
+    post "/api/tokens" => writes::create_token,
+    post "/api/tokens/{token}/revoke" => writes::revoke_token,
 }
 
 /// The API's router with every layer, over `ledger`. Feeds end when `stopping` turns true.
@@ -153,6 +189,9 @@ fn render(mut parts: axum::http::response::Parts, p: Problem, instance: &str, re
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::ETAG);
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(problem::CONTENT_TYPE));
+    for (name, value) in p.headers() {
+        parts.headers.insert(name.clone(), value.clone());
+    }
     Response::from_parts(parts, Body::from(body))
 }
 
@@ -166,6 +205,57 @@ pub fn etag(parts: &[&str]) -> HeaderValue {
     let hex = h.finalize().to_hex();
     // Invariant: quotes and hex digits are valid header bytes.
     HeaderValue::from_str(&format!("\"{}\"", &hex[..32])).expect("an ETag is ASCII")
+}
+
+/// The ETag of a resource that belongs to one plan: `"PLAN@VERSION-HASH"`, the hash over the other parts. Naming the
+/// plan and its version lets a write read `If-Match` as the version its client saw, and check it atomically with
+/// the append (any of the plan's resources' tags will do: each changes exactly when the plan's version does).
+pub fn plan_etag(plan: &str, version: u64, parts: &[&str]) -> HeaderValue {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let hex = h.finalize().to_hex();
+    // Invariant: plan ids are ASCII letters, digits, '.', '_' and '-', all valid in a header.
+    HeaderValue::from_str(&format!("\"{plan}@{version}-{}\"", &hex[..24])).expect("a plan ETag is ASCII")
+}
+
+/// The ETag `GET /api/plans/{plan}` answers for the plan now: what a failed `If-Match` sends back.
+pub fn current_plan_etag(plan: &str, version: u64) -> HeaderValue {
+    plan_etag(plan, version, &["plan", &reads::point_key(None)])
+}
+
+/// What a write's `If-Match` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// No `If-Match`.
+    None,
+    /// `If-Match: *`: the plan must exist.
+    Exists,
+    /// The versions of this plan its tags name (empty: no tag names this plan, so none can match).
+    Versions(Vec<u64>),
+}
+
+/// Reads `If-Match` for a write on `plan`. Weak tags never match (RFC 9110 §13.1.1 compares strongly).
+pub fn if_match(headers: &HeaderMap, plan: &str) -> Precondition {
+    let values: Vec<&str> = headers.get_all(header::IF_MATCH).iter().filter_map(|v| v.to_str().ok()).collect();
+    if headers.get(header::IF_MATCH).is_none() {
+        return Precondition::None;
+    }
+    let mut versions = Vec::new();
+    for t in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if t == "*" {
+            return Precondition::Exists;
+        }
+        let Some(inner) = t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else { continue };
+        let Some((p, rest)) = inner.split_once('@') else { continue };
+        let Some((v, _)) = rest.split_once('-') else { continue };
+        if let (true, Ok(v)) = (p == plan, v.parse::<u64>()) {
+            versions.push(v);
+        }
+    }
+    Precondition::Versions(versions)
 }
 
 /// Whether the client's `If-None-Match` already names `tag` (weak comparison, as RFC 9110 asks for GET).

@@ -11,16 +11,18 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, Required, ResponseBuil
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{CONTENT_TYPE as PROBLEM, ProblemBody};
-use super::{etag, feed, not_modified, reads, unchanged};
+use super::{etag, feed, not_modified, reads, unchanged, writes};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "planledger",
-        description = "Read API of the planledger revision ledger for municipal comprehensive plans: plans now and at \
-                       any point of their past, diffs, blame, histories, the raw event log, its live feed, and \
-                       transparency-log proofs. Every error is an RFC 9457 problem document \
-                       (`application/problem+json`)."
+        description = "API of the planledger revision ledger for municipal comprehensive plans. Public reads: plans \
+                       now and at any point of their past, diffs, blame, histories, the raw event log, its live feed, \
+                       and transparency-log proofs. Writes (every write command, as POST with a JSON body) need \
+                       `Authorization: Bearer <token>`; the events name the token's principal as their actor. Writes \
+                       take `If-Match` (any ETag of the plan's resources: the version the client saw) and \
+                       `Idempotency-Key`. Every error is an RFC 9457 problem document (`application/problem+json`)."
     ),
     paths(
         reads::plans,
@@ -38,9 +40,43 @@ use super::{etag, feed, not_modified, reads, unchanged};
         reads::consistency,
         reads::export,
         document,
+        writes::create_plan,
+        writes::commands,
+        writes::revise_plan,
+        writes::change_plan_status,
+        writes::name_version,
+        writes::add_node,
+        writes::restore_plan,
+        writes::rename_node,
+        writes::revise_node_text,
+        writes::revise_node_details,
+        writes::move_node,
+        writes::retire_node,
+        writes::reinstate_node,
+        writes::cross_list_node,
+        writes::remove_cross_listing,
+        writes::cross_reference_node,
+        writes::assign_departments,
+        writes::set_milestone,
+        writes::withdraw_milestone,
+        writes::define_indicator,
+        writes::restore_node,
+        writes::revise_indicator,
+        writes::retire_indicator,
+        writes::reinstate_indicator,
+        writes::set_baseline,
+        writes::withdraw_baseline,
+        writes::set_target,
+        writes::withdraw_target,
+        writes::report_progress,
+        writes::correct_progress,
+        writes::restore_indicator,
+        writes::list_tokens,
+        writes::create_token,
+        writes::revoke_token,
     ),
     components(schemas(ProblemBody)),
-    modifiers(&Shared)
+    modifiers(&Shared, &Bearer)
 )]
 pub struct ApiDoc;
 
@@ -48,8 +84,85 @@ pub struct ApiDoc;
 /// can meet in the layers, and the ETag / If-None-Match / 304 revalidation every cacheable read answers.
 struct Shared;
 
-/// The one operation that answers no ETag: a live stream has no fixed content.
-const UNTAGGED: &str = "/api/events/stream";
+/// The reads that answer no ETag: a live stream has no fixed content, and the token list is never cached.
+const UNTAGGED: &[&str] = &["/api/events/stream", "/api/tokens"];
+
+/// Whether a write path appends events (and so takes `If-Match`); token management does not.
+fn appends(path: &str) -> bool {
+    !path.starts_with("/api/tokens")
+}
+
+/// Whether a write takes `Idempotency-Key`: restores and token management refuse it.
+fn takes_idempotency_key(path: &str) -> bool {
+    appends(path) && !path.ends_with("/restore")
+}
+
+fn header_param(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(string_schema()))
+        .build()
+}
+
+/// What every write shares: the bearer token, the refusals, and the `If-Match` / `Idempotency-Key` headers.
+fn add_write(op: &mut Operation, path: &str) {
+    let responses = &mut op.responses.responses;
+    let mut problems = vec![
+        ("400", "A malformed body or parameter, or a refused value; `field` names it (`body` when it is not JSON)"),
+        ("401", "No token, or one that is unknown or revoked (`WWW-Authenticate: Bearer`)"),
+        ("403", "The token's role or departments do not allow this; `field` names what is not its to change"),
+        ("404", "The plan, node, indicator or token in the path (or named in the body) does not exist"),
+        ("409", "The change conflicts with the plan as it is (e.g. an id already taken, a retired node)"),
+        ("415", "A body that is not `application/json`"),
+    ];
+    if appends(path) {
+        problems.push((
+            "412",
+            "`If-Match` names no version the plan is at; `current_version` and the `ETag` header give the current one",
+        ));
+        problems.push(("503", "The ledger is shutting down"));
+    }
+    if takes_idempotency_key(path) {
+        problems.push((
+            "422",
+            "`Idempotency-Key` was already used by this token for a different request; nothing appended",
+        ));
+    }
+    for (status, description) in problems {
+        responses.entry(status.to_string()).or_insert_with(|| problem_response(description).into());
+    }
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    if appends(path) {
+        params.push(header_param(
+            "If-Match",
+            "ETags of the plan's resources as read (any of them: each names the plan's version); the write is \
+             refused with 412 unless the plan is still at one of them. `*`: the plan must exist",
+        ));
+    }
+    if takes_idempotency_key(path) {
+        params.push(header_param(
+            "Idempotency-Key",
+            "Up to 128 visible ASCII characters, scoped to the token: a retry with the same key and body answers the \
+             original response (with `Idempotent-Replayed: true`) and appends nothing",
+        ));
+    }
+}
+
+/// Declares the bearer token scheme the writes' `security` names.
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some("A token from `planledger token create` or `POST /api/tokens`".to_string());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
 
 fn problem_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
@@ -105,21 +218,21 @@ fn add_shared(op: &mut Operation, tagged: bool) {
 impl Modify for Shared {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let tagged = path != UNTAGGED;
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.options,
-                &mut item.head,
-                &mut item.patch,
-                &mut item.trace,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                add_shared(op, tagged);
+            if let Some(op) = &mut item.get {
+                add_shared(op, !UNTAGGED.contains(&path.as_str()));
+                if !appends(path) {
+                    let responses = &mut op.responses.responses;
+                    for (status, description) in [
+                        ("401", "No token, or one that is unknown or revoked (`WWW-Authenticate: Bearer`)"),
+                        ("403", "The token is not an admin's"),
+                    ] {
+                        responses.entry(status.to_string()).or_insert_with(|| problem_response(description).into());
+                    }
+                }
+            }
+            if let Some(op) = &mut item.post {
+                add_shared(op, false);
+                add_write(op, path);
             }
         }
     }
@@ -172,8 +285,12 @@ mod tests {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         for (path, item) in doc["paths"].as_object().unwrap() {
             let op = &item["get"];
-            assert_eq!(op["responses"]["304"].is_object(), path != UNTAGGED, "{path}");
-            assert_eq!(op["responses"]["200"]["headers"]["ETag"].is_object(), path != UNTAGGED, "{path}");
+            if op.is_null() {
+                continue;
+            }
+            let tagged = !UNTAGGED.contains(&path.as_str());
+            assert_eq!(op["responses"]["304"].is_object(), tagged, "{path}");
+            assert_eq!(op["responses"]["200"]["headers"]["ETag"].is_object(), tagged, "{path}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! RFC 9457 problem details: the one shape of every 4xx and 5xx the API answers, and the mapping to it from the
 //! library's refusals and failures.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -21,6 +21,17 @@ pub struct Problem {
     pub field: Option<String>,
     /// What went wrong inside, for the log only.
     pub cause: Option<String>,
+    /// What few problems carry, boxed so that every `Result<_, Problem>` stays small.
+    pub more: Option<Box<More>>,
+}
+
+/// The parts of a problem that only some have.
+#[derive(Debug, Clone, Default)]
+pub struct More {
+    /// The plan's current version, on a failed `If-Match` (412).
+    pub current_version: Option<u64>,
+    /// Headers the answer carries besides the body's (`WWW-Authenticate` on a 401, the current `ETag` on a 412).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// The body as sent.
@@ -36,6 +47,10 @@ pub struct ProblemBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub field: Option<String>,
+    /// On a 412 (a failed `If-Match`): the plan's version now; its `ETag` is in the answer's header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub current_version: Option<u64>,
     pub request_id: String,
 }
 
@@ -47,7 +62,40 @@ impl Problem {
             detail: detail.into(),
             field: field.map(str::to_string),
             cause: None,
+            more: None,
         }
+    }
+
+    /// A header the answer carries (e.g. `WWW-Authenticate`).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.more.get_or_insert_with(Default::default).headers.push((name, value));
+        self
+    }
+
+    /// The plan's version now, on a 412.
+    pub fn with_current_version(mut self, version: Option<u64>) -> Self {
+        self.more.get_or_insert_with(Default::default).current_version = version;
+        self
+    }
+
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        self.more.as_ref().map_or(&[], |m| &m.headers)
+    }
+
+    /// No credentials, or credentials that name no live token (401, with the RFC 6750 challenge).
+    pub fn unauthorized(detail: impl Into<String>, invalid_token: bool) -> Self {
+        let challenge = if invalid_token {
+            "Bearer realm=\"planledger\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"planledger\""
+        };
+        Self::new(StatusCode::UNAUTHORIZED, Some("Authorization"), detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
+    }
+
+    /// A caller known but not allowed (403), naming the field the refusal is about.
+    pub fn forbidden(field: &str, reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, Some(field), reason)
     }
 
     /// A malformed or out-of-range parameter.
@@ -84,6 +132,7 @@ impl Problem {
             detail: self.detail.clone(),
             instance: instance.to_string(),
             field: self.field.clone(),
+            current_version: self.more.as_ref().and_then(|m| m.current_version),
             request_id: request_id.to_string(),
         }
     }
@@ -129,6 +178,12 @@ impl From<LedgerError> for Problem {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Refused { error, .. } => error.into(),
+            LedgerError::Forbidden { denied, .. } => Self::forbidden(&denied.field, denied.reason),
+            LedgerError::IdempotencyMismatch { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("Idempotency-Key"),
+                "this key was already used for a different request; a retry must repeat the request exactly",
+            ),
             LedgerError::Proof(p) => proof_problem(p, "seq", "size"),
             LedgerError::Closed => {
                 let mut p = Self::new(StatusCode::SERVICE_UNAVAILABLE, None, "the ledger is shutting down");

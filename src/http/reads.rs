@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::problem::{Problem, ProblemBody, proof_problem};
-use super::{AppState, blocking, etag, not_modified, unchanged};
+use super::{AppState, blocking, etag, not_modified, plan_etag, unchanged};
 use crate::audit::{ConsistencyProof, InclusionProof};
 use crate::domain::state::Plan;
 use crate::domain::{IndicatorId, NodeId, PlanId};
@@ -85,7 +85,7 @@ pub struct PointQuery {
     version: Option<String>,
 }
 
-fn point_key(p: Option<Point>) -> String {
+pub(super) fn point_key(p: Option<Point>) -> String {
     // Invariant: a Point serializes (a tagged number, instant or date).
     p.map_or_else(|| "now".into(), |p| serde_json::to_string(&p).expect("points serialize"))
 }
@@ -133,7 +133,7 @@ pub async fn plan(
 ) -> Result<Response, Problem> {
     let (id, current) = plan_of(&s.ledger, &plan)?;
     let pt = point_param(&q, &current)?;
-    let tag = etag(&["plan", id.as_str(), &current.version.to_string(), &point_key(pt)]);
+    let tag = plan_etag(id.as_str(), current.version, &["plan", &point_key(pt)]);
     if not_modified(&headers, &tag) {
         return Ok(unchanged(tag));
     }
@@ -177,7 +177,7 @@ pub async fn versions(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let (id, pl) = plan_of(&s.ledger, &plan)?;
-    let tag = etag(&["versions", id.as_str(), &pl.version.to_string()]);
+    let tag = plan_etag(id.as_str(), pl.version, &["versions"]);
     if not_modified(&headers, &tag) {
         return Ok(unchanged(tag));
     }
@@ -213,7 +213,7 @@ pub async fn diff(
     let (id, pl) = plan_of(&s.ledger, &plan)?;
     let from = projection::parse_point("from", required(&q, "from")?, &pl)?;
     let to = projection::parse_point("to", required(&q, "to")?, &pl)?;
-    let tag = etag(&["diff", id.as_str(), &pl.version.to_string(), &point_key(from), &point_key(to)]);
+    let tag = plan_etag(id.as_str(), pl.version, &["diff", &point_key(from), &point_key(to)]);
     if not_modified(&headers, &tag) {
         return Ok(unchanged(tag));
     }
@@ -250,7 +250,7 @@ pub async fn blame(
 ) -> Result<Response, Problem> {
     let (id, pl) = plan_of(&s.ledger, &plan)?;
     let pt = point_param(&q, &pl)?;
-    let tag = etag(&["blame", id.as_str(), &pl.version.to_string(), &point_key(pt)]);
+    let tag = plan_etag(id.as_str(), pl.version, &["blame", &point_key(pt)]);
     if not_modified(&headers, &tag) {
         return Ok(unchanged(tag));
     }
@@ -296,7 +296,7 @@ pub async fn indicator(
     let iid = IndicatorId::new(id.as_str()).map_err(|_| missing())?;
     let ind = p.state.indicators.get(&iid).ok_or_else(missing)?;
     let version = p.state.plans.get(&ind.plan).map_or(0, |pl| pl.version);
-    let tag = etag(&["indicator", iid.as_str(), ind.plan.as_str(), &version.to_string()]);
+    let tag = plan_etag(ind.plan.as_str(), version, &["indicator", iid.as_str()]);
     if not_modified(&headers, &tag) {
         return Ok(unchanged(tag));
     }
@@ -363,7 +363,7 @@ async fn history(
     version: u64,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let tag = etag(&["history", &key, plan.as_str(), &version.to_string()]);
+    let tag = plan_etag(plan.as_str(), version, &["history", &key]);
     if not_modified(headers, &tag) {
         return Ok(unchanged(tag));
     }

@@ -78,6 +78,9 @@ pub struct Batch {
     pub checkpoint: Option<String>,
 }
 
+/// A stored token: the hash of its secret and its record's bytes.
+pub type TokenEntry = ([u8; 32], Vec<u8>);
+
 pub struct Log {
     db: sled::Db,
     events: sled::Tree,
@@ -88,6 +91,9 @@ pub struct Log {
     merkle: sled::Tree,
     timeline: sled::Tree,
     cache: sled::Tree,
+    /// API tokens: the BLAKE3 hash of the secret → the token's record. Not part of the hashed log: who may write is
+    /// access control, while what was written names its actor in every event.
+    tokens: sled::Tree,
     signer: NoteSigner,
     /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
     /// power loss on all hardware.
@@ -259,6 +265,7 @@ impl Log {
             merkle: db.open_tree("merkle")?,
             timeline: db.open_tree("timeline")?,
             cache: db.open_tree("snapshots")?,
+            tokens: db.open_tree("tokens")?,
             signer,
             db,
             data_file,
@@ -632,6 +639,33 @@ impl Log {
             bytes += (k.len() + v.len()) as u64;
         }
         Ok((n, bytes))
+    }
+
+    /// The token record stored under a secret's hash.
+    pub fn token(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.tokens.get(hash)?.map(|v| v.to_vec()))
+    }
+
+    /// Every token record, by hash.
+    pub fn tokens(&self) -> Result<Vec<TokenEntry>, LogError> {
+        let mut out = Vec::new();
+        for r in self.tokens.iter() {
+            let (k, v) = r?;
+            let hash: [u8; 32] =
+                k.as_ref().try_into().map_err(|_| LogError::corrupt(None, "a token key is not a 32-byte hash"))?;
+            out.push((hash, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Stores a token record under its hash and makes it durable. `expected` is the record the caller read (`None`:
+    /// no record yet); another one refuses the write with `Ok(false)`, so two concurrent changes cannot both win.
+    pub fn token_put(&self, hash: &[u8; 32], expected: Option<&[u8]>, record: &[u8]) -> Result<bool, LogError> {
+        if self.tokens.compare_and_swap(hash, expected, Some(record))?.is_err() {
+            return Ok(false);
+        }
+        self.sync()?;
+        Ok(true)
     }
 
     pub fn idempotency(&self, key: &str) -> Result<Option<Vec<u8>>, LogError> {

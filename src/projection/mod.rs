@@ -49,6 +49,16 @@ impl Point {
     }
 }
 
+/// The calendar date in Japan (UTC+9, no daylight saving) at instant `t`: the day a plan office means.
+pub fn jst_date(t: DateTime<Utc>) -> NaiveDate {
+    (t + chrono::Duration::hours(9)).date_naive()
+}
+
+/// Today in Japan: the effective date of a change that names none.
+pub fn today_jst() -> NaiveDate {
+    jst_date(Utc::now())
+}
+
 /// Parses an effective date: `YYYY-MM-DD`, or a fiscal year (any form `FiscalYear` reads) for its 1 April.
 pub fn parse_effective(field: &str, s: &str) -> Result<NaiveDate, DomainError> {
     if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {

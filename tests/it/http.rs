@@ -237,7 +237,7 @@ async fn bad_parameters_are_400_and_unknown_ids_404_as_problems() {
     let nf = get(&app, "/api/nothing-here").await.problem(StatusCode::NOT_FOUND, Some("path"));
     assert_eq!(nf["instance"], "/api/nothing-here");
     // Made by the router, not a handler: still a problem document.
-    let post = app.clone().oneshot(Request::post("/api/plans").body(Body::empty()).unwrap()).await.unwrap();
+    let post = app.clone().oneshot(Request::delete("/api/plans").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.headers()[header::CONTENT_TYPE], "application/problem+json");
     let big = app
@@ -645,6 +645,7 @@ async fn the_openapi_document_covers_every_route_and_matches_real_answers() {
     assert_eq!(get_with(&app, "/api/openapi.json", Some(&tag)).await.status, StatusCode::NOT_MODIFIED);
     let doc = served.json();
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 
     // Exactly the routes the router serves, no more and no fewer.
     let routes = planledger::http::ROUTES;
@@ -674,7 +675,11 @@ async fn the_openapi_document_covers_every_route_and_matches_real_answers() {
             );
         }
         let responses = op["responses"].as_object().unwrap();
-        assert!(responses["200"]["content"].as_object().is_some_and(|c| !c.is_empty()), "{path}: 200 has no content");
+        let success = if responses.contains_key("201") { "201" } else { "200" };
+        assert!(
+            responses[success]["content"].as_object().is_some_and(|c| !c.is_empty()),
+            "{path}: {success} has no content"
+        );
         for (status, r) in responses {
             if status.starts_with('4') || status.starts_with('5') {
                 assert_eq!(r["content"]["application/problem+json"]["schema"], problem_ref, "{path} {status}");
@@ -683,7 +688,25 @@ async fn the_openapi_document_covers_every_route_and_matches_real_answers() {
         for status in ["408", "500"] {
             assert!(responses.contains_key(status), "{path}: {status} undocumented");
         }
-        if *path != "/api/events/stream" {
+        let admin_only = path.starts_with("/api/tokens");
+        if *method == "post" || admin_only {
+            for status in ["401", "403"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status} undocumented");
+            }
+            assert!(op["security"][0]["bearer"].is_array(), "{method} {path}: the bearer token is undocumented");
+        }
+        if *method == "post" && !admin_only {
+            for status in ["400", "404", "412"] {
+                assert!(responses.contains_key(status), "{path}: {status} undocumented");
+            }
+            assert!(params.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header"), "{path}: If-Match");
+            let keyed = params.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header");
+            assert_eq!(keyed, !path.ends_with("/restore"), "{path}: Idempotency-Key");
+            assert_eq!(responses.contains_key("422"), keyed, "{path}: 422");
+            let body = &op["requestBody"]["content"]["application/json"]["schema"];
+            assert!(body.is_object(), "{path}: the request body is undocumented");
+        }
+        if *method == "get" && !["/api/events/stream", "/api/tokens"].contains(path) {
             assert!(responses["304"].is_object(), "{path}: 304 undocumented");
             assert!(
                 params.iter().any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),

@@ -14,3 +14,4 @@ mod support;
 mod tamper;
 mod timetravel;
 mod vectors;
+mod writes;

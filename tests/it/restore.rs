@@ -205,6 +205,7 @@ fn request(target: &str, to: &str, effective: NaiveDate) -> RestoreRequest {
         meta: Meta { reason: Some("誤った改定の取消し".into()), ..meta_on(effective) },
         expected_version: None,
         dry_run: false,
+        principal: None,
     }
 }
 
