@@ -500,6 +500,15 @@ fn serve_loads_the_seeds_answers_on_a_socket_and_stops_cleanly_on_sigterm() {
     let report = verify_dir(&data).unwrap();
     assert_eq!(report.summary.count, 577);
 
+    // A token made at the console while the server is down.
+    let made = std::process::Command::new(crate::support::bin())
+        .args(["token", "create", "--name", "office-admin", "--role", "admin", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let secret = String::from_utf8(made.stdout).unwrap().trim().to_string();
+
     // A second start finds the ledger and imports nothing.
     let mut again = std::process::Command::new(crate::support::bin())
         .args(["serve", "--addr", "127.0.0.1:0", "--seeds", "/nonexistent/seeds.toml", "--data"])
@@ -510,9 +519,49 @@ fn serve_loads_the_seeds_answers_on_a_socket_and_stops_cleanly_on_sigterm() {
     let mut line = String::new();
     BufReader::new(again.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.contains("http://"), "{line}");
+    let host = line.split_whitespace().find_map(|w| w.strip_prefix("http://")).unwrap().split('/').next().unwrap();
+    let host = host.to_string();
+
+    // Writers append over the socket; SIGTERM comes while their requests are in flight. Every write the server
+    // acknowledged is in the ledger afterwards, and the ledger verifies.
+    let node = "shinagawa-jisshi-4.6-1-1-2-r3";
+    let writers: Vec<_> = (0..6)
+        .map(|i| {
+            let (host, secret) = (host.clone(), secret.clone());
+            std::thread::spawn(move || {
+                let mut acked = 0u64;
+                // Until the server stops taking connections: the signal comes in the middle of this.
+                for j in 0..2000 {
+                    let body =
+                        format!("{{\"text\":\"本文 {i}-{j}\",\"reason\":\"負荷\",\"effective\":\"2017-04-01\"}}");
+                    let Ok(mut s) = std::net::TcpStream::connect(&host) else { break };
+                    let sent = write!(
+                        s,
+                        "POST /api/nodes/{node}/text HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {secret}\r\n\
+                         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let mut resp = String::new();
+                    if sent.is_err() || s.read_to_string(&mut resp).is_err() {
+                        break;
+                    }
+                    if resp.starts_with("HTTP/1.1 201") {
+                        acked += 1;
+                    } else if !resp.is_empty() {
+                        assert!(resp.starts_with("HTTP/1.1 503"), "{resp}");
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
     std::process::Command::new("kill").args(["-TERM", &again.id().to_string()]).status().unwrap();
     assert!(again.wait().unwrap().success());
-    assert_eq!(verify_dir(&data).unwrap().summary.count, 577);
+    let acked: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(acked > 0, "no write got through before the signal");
+    assert!(acked < 6 * 2000, "the signal came after every write");
+    assert_eq!(verify_dir(&data).unwrap().summary.count, 577 + acked, "an acknowledged write is missing");
 }
 
 #[test]
