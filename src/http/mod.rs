@@ -195,28 +195,27 @@ fn render(mut parts: axum::http::response::Parts, p: Problem, instance: &str, re
     Response::from_parts(parts, Body::from(body))
 }
 
-/// A strong ETag over the parts a response depends on.
-pub fn etag(parts: &[&str]) -> HeaderValue {
+/// The hex BLAKE3 hash of `parts`, each prefixed by its length so that no two lists hash alike.
+fn parts_hash(parts: &[&str]) -> String {
     let mut h = blake3::Hasher::new();
     for p in parts {
         h.update(&(p.len() as u64).to_le_bytes());
         h.update(p.as_bytes());
     }
-    let hex = h.finalize().to_hex();
+    h.finalize().to_hex().to_string()
+}
+
+/// A strong ETag over the parts a response depends on.
+pub fn etag(parts: &[&str]) -> HeaderValue {
     // Invariant: quotes and hex digits are valid header bytes.
-    HeaderValue::from_str(&format!("\"{}\"", &hex[..32])).expect("an ETag is ASCII")
+    HeaderValue::from_str(&format!("\"{}\"", &parts_hash(parts)[..32])).expect("an ETag is ASCII")
 }
 
 /// The ETag of a resource that belongs to one plan: `"PLAN@VERSION-HASH"`, the hash over the other parts. Naming the
 /// plan and its version lets a write read `If-Match` as the version its client saw, and check it atomically with
 /// the append (any of the plan's resources' tags will do: each changes exactly when the plan's version does).
 pub fn plan_etag(plan: &str, version: u64, parts: &[&str]) -> HeaderValue {
-    let mut h = blake3::Hasher::new();
-    for p in parts {
-        h.update(&(p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
-    }
-    let hex = h.finalize().to_hex();
+    let hex = parts_hash(parts);
     // Invariant: plan ids are ASCII letters, digits, '.', '_' and '-', all valid in a header.
     HeaderValue::from_str(&format!("\"{plan}@{version}-{}\"", &hex[..24])).expect("a plan ETag is ASCII")
 }
@@ -395,6 +394,24 @@ mod tests {
         assert_eq!(v["request_id"], id.as_str());
         assert_eq!(v["instance"], "/boom");
         assert!(!String::from_utf8_lossy(&body).contains("secret"), "{v}");
+    }
+
+    #[test]
+    fn if_match_reads_the_versions_of_the_plan_its_tags_name() {
+        let mut h = HeaderMap::new();
+        assert_eq!(if_match(&h, "p"), Precondition::None);
+        let t5 = plan_etag("p", 5, &["plan", "now"]);
+        let t7 = plan_etag("p", 7, &["indicator", "p.1.k"]);
+        let other = plan_etag("p-2", 9, &["plan", "now"]);
+        let list = format!("{}, W/{}, {}", t5.to_str().unwrap(), t7.to_str().unwrap(), other.to_str().unwrap());
+        h.insert(header::IF_MATCH, HeaderValue::from_str(&list).unwrap());
+        // The weak tag and the other plan's tag name nothing.
+        assert_eq!(if_match(&h, "p"), Precondition::Versions(vec![5]));
+        assert_eq!(if_match(&h, "p-2"), Precondition::Versions(vec![9]));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"made-up\""));
+        assert_eq!(if_match(&h, "p"), Precondition::Versions(vec![]));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert_eq!(if_match(&h, "p"), Precondition::Exists);
     }
 
     #[test]
