@@ -78,7 +78,10 @@ routes! {
 
 /// The API's router with every layer, over `ledger`. Feeds end when `stopping` turns true.
 pub fn router(ledger: Ledger, stopping: Arc<watch::Sender<bool>>) -> Router {
-    let api = api_routes(Router::new()).fallback(not_found).with_state(AppState { ledger, stopping });
+    let api = api_routes(Router::new())
+        .merge(crate::portal::routes())
+        .fallback(not_found)
+        .with_state(AppState { ledger, stopping });
     // The last layer added is the outermost: the request id is set first, so the trace span, the problem
     // middleware and the response all carry it; problems wrap the timeout and the body limit so that their
     // answers are problem documents too.
@@ -103,15 +106,27 @@ pub fn app(ledger: Ledger) -> Router {
     router(ledger, Arc::new(watch::channel(false).0))
 }
 
-async fn not_found() -> Problem {
-    Problem::not_found("path", "no resource at this path; the API's resources are under /api")
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if is_api(uri.path()) {
+        Problem::not_found("path", "no resource at this path; the API's resources are under /api").into_response()
+    } else {
+        crate::portal::not_found_page(uri.path())
+    }
 }
 
-/// Turns every 4xx and 5xx into a problem document carrying the request id and path, and logs internal causes
+/// Whether `path` is the API's: problem documents are its error form; the portal's pages answer HTML.
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Turns every 4xx and 5xx under `/api` into a problem document carrying the request id and path, and logs internal causes
 /// with the same request id.
 async fn problems(req: Request, next: Next) -> Response {
     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let instance = req.uri().path().to_string();
+    if !is_api(&instance) {
+        return next.run(req).await;
+    }
     let res = next.run(req).await;
     let status = res.status();
     if !status.is_client_error() && !status.is_server_error() {
