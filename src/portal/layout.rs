@@ -2,7 +2,10 @@
 //! sheet, and the error page.
 
 use axum::http::StatusCode;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
+
+/// Where the style sheet is served.
+pub const CSS_PATH: &str = "/assets/portal.css";
 
 /// What the page shows, in time: told in words and by a symbol, never by colour alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +25,8 @@ pub struct Head {
     pub hash: String,
 }
 
-const CSS: &str = r#"
+/// The style sheet, served at [`CSS_PATH`] so that pages stay small and browsers cache it.
+pub const CSS: &str = r#"
 :root{--fg:#1a1a1a;--muted:#4a4a4a;--link:#0645ad;--line:#767676;--bg:#fff;--soft:#f3f3f3}
 *{box-sizing:border-box}
 body{margin:0;font-family:"Hiragino Sans","Noto Sans JP","Yu Gothic",system-ui,sans-serif;color:var(--fg);background:var(--bg);line-height:1.7}
@@ -45,8 +49,8 @@ th,td{border:1px solid var(--line);padding:.25em .5em;text-align:left;vertical-a
 th{background:var(--soft)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .wide{overflow-x:auto}
-ul.tree,ul.tree ul{list-style:none;padding-left:1.2em;border-left:1px solid var(--line)}
-ul.tree{padding-left:0;border-left:0}
+.tree-wrap ul{list-style:none;padding-left:1.2em;border-left:1px solid var(--line)}
+.tree-wrap>ul{padding-left:0;border-left:0}
 .node{margin:.5em 0}
 .level{display:inline-block;border:1px solid var(--line);padding:0 .3em;font-size:.85em;margin-right:.3em}
 .muted{color:var(--muted)}
@@ -74,7 +78,7 @@ pub fn page(title: &str, banner: Option<&Banner>, head: &Head, body: Markup) -> 
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — planledger 計画台帳" }
-                style { (PreEscaped(CSS)) }
+                link rel="stylesheet" href=(CSS_PATH);
             }
             body {
                 a.skip href="#main" { "本文へ移動（skip to content）" }
@@ -164,7 +168,7 @@ fn error_shell(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — planledger 計画台帳" }
-                style { (PreEscaped(CSS)) }
+                link rel="stylesheet" href=(CSS_PATH);
             }
             body {
                 a.skip href="#main" { "本文へ移動（skip to content）" }

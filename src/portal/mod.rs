@@ -41,6 +41,18 @@ pub fn routes() -> Router<AppState> {
         .route("/feeds/plans/{plan}", get(feed_plan))
         .route("/feeds/indicators/{id}", get(feed_indicator))
         .route("/feeds/departments/{dept}", get(feed_department))
+        .route(layout::CSS_PATH, get(css))
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        layout::CSS,
+    )
+        .into_response()
 }
 
 /// Today's date for the banners' "in force" and "prospective" wording (UTC, the server's clock).

@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod http;
 mod model;
+mod portal;
 mod restore;
 mod seeds;
 mod snapcache;
