@@ -1,6 +1,7 @@
 //! Integration tests: one binary. Each module proves part of the ledger's promises.
 
 mod audit;
+mod browser;
 mod cli;
 mod concurrency;
 mod crash;
