@@ -33,6 +33,26 @@ fn mark(n: usize) -> String {
     char::from_u32(0x2460 + n as u32 - 1).filter(|_| (1..=20).contains(&n)).map_or(format!("[{n}]"), String::from)
 }
 
+/// The axis: from 0 (or the lowest value, if negative) to a little above the highest, in steps of 1, 2 or 5 times
+/// a power of ten, about four of them.
+fn scale(values: &[f64]) -> (f64, f64, f64) {
+    let lo = values.iter().copied().fold(0.0_f64, f64::min);
+    let top = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let top = if top.is_finite() && top > lo { top } else { lo + 1.0 };
+    let raw = (top - lo) * 1.05 / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = mag
+        * match raw / mag {
+            n if n <= 1.0 => 1.0,
+            n if n <= 2.0 => 2.0,
+            n if n <= 5.0 => 5.0,
+            _ => 10.0,
+        };
+    let lo = (lo / step).floor() * step;
+    let hi = ((top + (top - lo) * 0.05) / step).ceil() * step;
+    (lo, hi.max(lo + step), step)
+}
+
 /// A number on the axis: short, not a plan value.
 fn tick(v: f64) -> String {
     let s = format!("{v:.2}");
@@ -65,12 +85,7 @@ pub fn figure(v: &IndicatorView, revisions: &[Revision]) -> Markup {
     for r in revisions {
         values.extend(target_value(&r.previous));
     }
-    let lo = values.iter().copied().fold(0.0_f64, f64::min);
-    let mut hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !hi.is_finite() || hi <= lo {
-        hi = lo + 1.0;
-    }
-    let hi = hi + (hi - lo) * 0.1;
+    let (lo, hi, step) = scale(&values);
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
     let band = plot_w / n as f64;
@@ -125,7 +140,7 @@ pub fn figure(v: &IndicatorView, revisions: &[Revision]) -> Markup {
             revisions.iter().map(|r| revision_text(r, &v.unit)).collect::<Vec<_>>().join("、")
         }
     );
-    let ticks: Vec<f64> = (0..=4).map(|k| lo + (hi - lo) * k as f64 / 4.0).collect();
+    let ticks: Vec<f64> = (0..).map(|k| lo + step * k as f64).take_while(|t| *t <= hi + step / 2.0).collect();
 
     html! {
         figure {
@@ -212,5 +227,24 @@ pub fn figure(v: &IndicatorView, revisions: &[Revision]) -> Markup {
                 }
             }
         } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_axis_covers_every_value_in_round_steps() {
+        assert_eq!(scale(&[60.0, 70.0]), (0.0, 80.0, 20.0));
+        let (lo, hi, _) = scale(&[]);
+        assert!(hi > lo, "an empty chart still has an axis");
+        for values in [vec![-3.5, 12.0], vec![54000.0], vec![0.25, 0.3], vec![-10.0, -2.0]] {
+            let (lo, hi, step) = scale(&values);
+            assert!(values.iter().all(|v| *v >= lo && *v <= hi), "{values:?} in {lo}..{hi}");
+            let n = step / 10f64.powf(step.log10().floor());
+            assert!([1.0, 2.0, 5.0].iter().any(|m| (n - m).abs() < 1e-9), "{step}");
+            assert!((hi - lo) / step <= 8.0, "{values:?}: {lo}..{hi} by {step}");
+        }
     }
 }

@@ -55,9 +55,10 @@ async fn css() -> Response {
         .into_response()
 }
 
-/// Today's date for the banners' "in force" and "prospective" wording (UTC, the server's clock).
+/// Today's date in Japan (UTC+9, no daylight saving), for the banners' "in force" and "prospective" wording: the
+/// plans' fiscal years and effective dates are Japanese dates.
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
 }
 
 /// The page for a refusal or failure: the status, the parameter at fault and why. An internal cause goes to the
