@@ -87,8 +87,8 @@ async fn page(f: impl FnOnce() -> Result<Markup, Problem> + Send + 'static) -> R
     html(blocking(f).await)
 }
 
-async fn index(State(s): State<AppState>) -> Response {
-    page(move || pages::index(&s.ledger, today())).await
+async fn index(State(s): State<AppState>, Query(q): Params) -> Response {
+    page(move || pages::index(&s.ledger, &q, today())).await
 }
 
 async fn plan(State(s): State<AppState>, Path(plan): Path<String>, Query(q): Params) -> Response {

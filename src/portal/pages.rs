@@ -44,6 +44,36 @@ impl At {
         Ok(Self { point, given })
     }
 
+    /// A point on a page about no one plan (the list of plans, the changes): `at`, `as_of` or `effective`; a
+    /// version name belongs to one plan, so it is refused here.
+    pub fn read_global(q: &Query) -> Result<Self, Problem> {
+        let given: Vec<&str> =
+            ["at", "as_of", "effective", "version"].into_iter().filter(|k| q.contains_key(*k)).collect();
+        if given.len() > 1 {
+            return Err(Problem::bad(
+                &given.join(","),
+                "時点は1つだけ指定してください（give at most one of at, as_of, effective and version）",
+            ));
+        }
+        let Some(k) = given.first().copied() else { return Ok(Self::default()) };
+        let v = &q[k];
+        let point = match k {
+            "at" => Point::Seq(
+                v.parse()
+                    .map_err(|_| Problem::bad("at", format!("{v:?} は変更番号ではありません（not a whole number）")))?,
+            ),
+            "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
+            "effective" => Point::Effective(projection::parse_effective("effective", v)?),
+            _ => {
+                return Err(Problem::bad(
+                    "version",
+                    "版の名前は計画ごとに付いています。計画のページで指定してください（version names belong to one plan; use the plan's page）",
+                ));
+            }
+        };
+        Ok(Self { point: Some(point), given: Some((k.to_string(), v.clone())) })
+    }
+
     /// `?at=5`, or nothing for now.
     pub fn query(&self) -> String {
         self.given.as_ref().map(|(k, v)| format!("?{k}={}", enc(v))).unwrap_or_default()
@@ -113,6 +143,18 @@ pub fn banner(at: &At, current: &Plan, shown: &Plan, today: NaiveDate, current_h
     }
     let note = status_note(shown, at.date(today));
     let current = current_href.to_string();
+    match point {
+        Point::Effective(d) if d > today => Banner::Prospective { what, current, note },
+        _ => Banner::Past { what, current, note },
+    }
+}
+
+/// The banner of a page about every plan: current, past or prospective, without a plan's phase.
+fn global_banner(at: &At, today: NaiveDate, current_href: &str) -> Banner {
+    let Some(point) = at.point else { return Banner::Current { note: None } };
+    let what = format!("表示時点 showing: {}", at.describe());
+    let current = current_href.to_string();
+    let note = Some("各計画の状態は、この時点のものです（each plan as it stood at that point）。".to_string());
     match point {
         Point::Effective(d) if d > today => Banner::Prospective { what, current, note },
         _ => Banner::Past { what, current, note },
@@ -262,18 +304,26 @@ fn timeline(entries: &[HistoryEntry]) -> Markup {
     }
 }
 
-/// `/`: the plans, by municipality, with status, period and last change.
-pub fn index(ledger: &Ledger, today: NaiveDate) -> Result<Markup, Problem> {
-    let plans: Vec<Plan> = ledger.read().state.plans.values().cloned().collect();
+/// `/`: the plans, by municipality, with status, period and last change; at a point, as they stood then.
+pub fn index(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Problem> {
+    let at = At::read_global(q)?;
+    let ids: Vec<PlanId> = ledger.read().state.plans.keys().cloned().collect();
     type Listed = Vec<(Plan, Option<Record>)>;
     let mut by_city: BTreeMap<(String, String), Listed> = BTreeMap::new();
-    for p in plans {
-        let last = ledger.records_for(&format!("plan:{}", p.id))?.pop();
+    for id in ids {
+        let p = match at.point {
+            None => ledger.read().state.plans.get(&id).cloned(),
+            Some(pt) => ledger.plan_at(&id, Some(pt))?.state.plans.get(&id).cloned(),
+        };
+        let Some(p) = p else { continue };
+        let last = records_at(ledger, &format!("plan:{id}"), &at)?.pop();
         by_city.entry((p.municipality.code.to_string(), p.municipality.name.clone())).or_default().push((p, last));
     }
+    let qs = at.query();
     let body = html! {
         p { "市区町村の総合計画（基本構想・基本計画・実施計画）の記録です。すべての変更は台帳に記録され、過去のどの版もたどれます。"
             " Every change to these plans is recorded in a tamper-evident ledger; any past version is one click away." }
+        (point_forms("/", &[]))
         @for ((code, name), plans) in &by_city {
             section {
                 h2 { (name) " " span.muted { "（全国地方公共団体コード " (code) "）" } }
@@ -289,9 +339,9 @@ pub fn index(ledger: &Ledger, today: NaiveDate) -> Result<Markup, Problem> {
                     tbody {
                         @for (p, last) in plans {
                             tr {
-                                th scope="row" { a href={ "/plans/" (enc(p.id.as_str())) } { (p.title) } }
+                                th scope="row" { a href={ "/plans/" (enc(p.id.as_str())) (qs) } { (p.title) } }
                                 td { (p.kind) }
-                                td { (p.status.label()) @if let Some(n) = status_note(p, today) { br; span.muted { (n) } } }
+                                td { (p.status.label()) @if let Some(n) = status_note(p, at.date(today)) { br; span.muted { (n) } } }
                                 td { (p.period.map(|x| x.label()).unwrap_or_else(|| "記載なし（not stated）".into())) }
                                 td {
                                     @if let Some(r) = last {
@@ -306,18 +356,19 @@ pub fn index(ledger: &Ledger, today: NaiveDate) -> Result<Markup, Problem> {
             }
         }
     };
-    Ok(layout::page("計画一覧（Plans）", None, &head(ledger), body))
+    let b = global_banner(&at, today, "/");
+    Ok(layout::page("計画一覧（Plans）", Some(&b), &head(ledger), body))
 }
 
-fn point_forms(action: &str, plan: &Plan) -> Markup {
+fn point_forms(action: &str, versions: &[&String]) -> Markup {
     html! {
         details {
             summary { "表示時点を変える（view another point in time）" }
-            @if !plan.versions.is_empty() {
+            @if !versions.is_empty() {
                 form.inline method="get" action=(action) {
                     label for="pt-version" { "版 version" }
                     select #pt-version name="version" {
-                        @for name in plan.versions.keys() { option value=(name) { (name) } }
+                        @for name in versions { option value=(name) { (name) } }
                     }
                     button type="submit" { "表示 show" }
                 }
@@ -449,7 +500,7 @@ pub fn plan(ledger: &Ledger, plan: &str, q: &Query, today: NaiveDate) -> Result<
                 }
                 li { a href={ (href) "/compare" } { "任意の2時点を比較（compare any two points）" } }
             }
-            (point_forms(&href, &current))
+            (point_forms(&href, &versions.iter().map(|(n, _)| *n).collect::<Vec<_>>()))
         }
         section {
             h2 { "ダウンロードとフィード Downloads and feeds" }
@@ -654,6 +705,30 @@ pub struct Filter {
     pub plan: Option<PlanId>,
     pub department: Option<String>,
     pub indicator: Option<IndicatorId>,
+    /// Only the changes this point includes.
+    pub point: Option<Point>,
+}
+
+fn includes(p: Point, e: &projection::EventRef) -> bool {
+    match p {
+        Point::Seq(s) => e.seq <= s,
+        Point::AsOf(t) => e.recorded_at <= t,
+        Point::Effective(d) => e.effective <= d,
+    }
+}
+
+/// The length of the log's prefix recorded at or before `t` (`recorded_at` never decreases along the log), found
+/// by bisection with O(log n) single-event reads.
+fn recorded_prefix(ledger: &Ledger, t: chrono::DateTime<chrono::Utc>) -> Result<u64, Problem> {
+    let (mut lo, mut hi) = (0, ledger.head().len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match ledger.records(mid, mid + 1)?.pop() {
+            Some(r) if r.recorded_at <= t => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
 }
 
 fn rows_of(ledger: &Ledger, key: &str) -> Result<Vec<ChangeRow>, Problem> {
@@ -710,8 +785,21 @@ pub fn recent_changes(ledger: &Ledger, f: &Filter, limit: usize) -> Result<Vec<C
     } else if let Some(p) = &f.plan {
         rows_of(ledger, &format!("plan:{p}"))?
     } else {
+        // The window: the last `limit` events the point includes. On the effective axis those are not a prefix of
+        // the log, so every plan's changes are read.
         let len = ledger.head().len;
-        let from = len.saturating_sub(limit as u64);
+        let (from, len) = match f.point {
+            None => (len.saturating_sub(limit as u64), len),
+            Some(Point::Seq(s)) => {
+                let end = s.saturating_add(1).min(len);
+                (end.saturating_sub(limit as u64), end)
+            }
+            Some(Point::AsOf(t)) => {
+                let end = recorded_prefix(ledger, t)?;
+                (end.saturating_sub(limit as u64), end)
+            }
+            Some(Point::Effective(_)) => (0, len),
+        };
         let plans: BTreeSet<PlanId> = ledger.records(from, len)?.iter().map(|r| r.event.plan().clone()).collect();
         let mut all = Vec::new();
         for p in plans {
@@ -721,6 +809,9 @@ pub fn recent_changes(ledger: &Ledger, f: &Filter, limit: usize) -> Result<Vec<C
     };
     if let Some(p) = &f.plan {
         rows.retain(|r| &r.plan == p);
+    }
+    if let Some(p) = f.point {
+        rows.retain(|r| includes(p, &r.entry.source));
     }
     if let Some(d) = &f.department {
         let state = &ledger.read().state;
@@ -741,7 +832,8 @@ fn about_link(r: &ChangeRow, labels: &BTreeMap<String, String>) -> Markup {
 }
 
 /// `/changes`: recent changes across plans, filterable by plan, department and indicator.
-pub fn changes(ledger: &Ledger, q: &Query, _today: NaiveDate) -> Result<Markup, Problem> {
+pub fn changes(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Problem> {
+    let at = At::read_global(q)?;
     let nonempty = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let (plans, departments, labels) = {
         let p = ledger.read();
@@ -755,7 +847,7 @@ pub fn changes(ledger: &Ledger, q: &Query, _today: NaiveDate) -> Result<Markup, 
         labels.extend(p.state.indicators.values().map(|i| (i.id.to_string(), i.name.clone())));
         (plans, departments, labels)
     };
-    let mut f = Filter::default();
+    let mut f = Filter { point: at.point, ..Filter::default() };
     if let Some(p) = nonempty("plan") {
         let id = PlanId::new(p).ok().filter(|id| plans.iter().any(|(x, _)| x == id));
         f.plan =
@@ -795,6 +887,7 @@ pub fn changes(ledger: &Ledger, q: &Query, _today: NaiveDate) -> Result<Markup, 
                 " "
                 label for="f-ind" { "指標ID indicator id " }
                 input #f-ind name="indicator" type="text" value=(f.indicator.as_ref().map(|i| i.to_string()).unwrap_or_default());
+                @if let Some((k, v)) = &at.given { input type="hidden" name=(k) value=(v); }
                 " "
                 button type="submit" { "絞り込む filter" }
             }
@@ -831,7 +924,8 @@ pub fn changes(ledger: &Ledger, q: &Query, _today: NaiveDate) -> Result<Markup, 
         } }
         @if rows.is_empty() { p { "該当する変更はありません（no matching changes）。" } }
     };
-    Ok(layout::page("変更履歴（Changes）", None, &head(ledger), body))
+    let b = global_banner(&at, today, "/changes");
+    Ok(layout::page("変更履歴（Changes）", Some(&b), &head(ledger), body))
 }
 
 /// `/events/{seq}`: one event, its hash, its predecessor's hash and the proof that the ledger holds it.

@@ -151,6 +151,23 @@ impl Driver {
         self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
     }
 
+    /// Clicks what navigates (a link, a form's button) and waits until the new page has loaded: a click returns
+    /// before a form's navigation completes.
+    fn follow(&self, css: &str) {
+        let before = self.url();
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready =
+                self.call("POST", "/execute/sync", Some(json!({ "script": "return document.readyState", "args": [] })));
+            if self.url() != before && ready == "complete" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "clicking {css} on {before} did not navigate");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn attr(&self, css: &str, name: &str) -> String {
         let e = self.find(css);
         self.call("GET", &format!("/element/{e}/property/{name}"), None).as_str().unwrap().to_string()
@@ -225,7 +242,7 @@ fn the_portal_in_headless_chromium() {
     assert_eq!(d.text("h1"), "計画一覧（Plans）");
     accessible("/", &format!("<!DOCTYPE html>{}", d.html()));
     d.screenshot(&shots, "01-index");
-    d.click(&format!("a[href='/plans/{SHINAGAWA}']"));
+    d.follow(&format!("a[href='/plans/{SHINAGAWA}']"));
     assert_eq!(d.url(), format!("{base}/plans/{SHINAGAWA}"));
     assert_eq!(d.text("h1"), "品川区総合実施計画（第4次）");
     assert!(d.text(".banner").contains("現在の計画"));
@@ -241,12 +258,12 @@ fn the_portal_in_headless_chromium() {
     assert_eq!(focused, "skip", "the skip link is the first stop");
 
     // The indicator, its revision in the timeline, and the revision's permalink.
-    d.click(&format!("a[href='/indicators/{KPI}']"));
+    d.follow(&format!("a[href='/indicators/{KPI}']"));
     assert!(d.text("h1").starts_with("指標："));
     let timeline = d.text("ol.timeline");
     assert!(timeline.contains("目標値の改定") && timeline.contains("中間見直しによる上方修正"), "{timeline}");
     d.screenshot(&shots, "03-indicator");
-    d.click(&format!("ol.timeline a[href='/events/{seq}']"));
+    d.follow(&format!("ol.timeline a[href='/events/{seq}']"));
     assert_eq!(d.url(), format!("{base}/events/{seq}"));
     assert!(d.text("h1").contains("目標値の改定"));
     let page = d.text("main");
@@ -257,18 +274,18 @@ fn the_portal_in_headless_chromium() {
     // Switch to the named past version with the form, and see the banner say so.
     d.goto(&format!("{base}/plans/{SHINAGAWA}"));
     d.click("details summary");
-    d.click("#pt-version ~ button");
+    d.follow("#pt-version ~ button");
     assert!(d.url().contains("?version="), "{}", d.url());
     let banner = d.text(".banner");
     assert!(banner.contains("過去の時点の表示") && banner.contains("NOT the current plan"), "{banner}");
     // The naming of the version and the revision came after it.
     assert!(banner.contains("この時点の後に 2 件の変更が記録されています"), "{banner}");
     d.screenshot(&shots, "05-plan-past-version");
-    d.click(".banner a");
+    d.follow(".banner a");
     assert_eq!(d.url(), format!("{base}/plans/{SHINAGAWA}"), "the banner links to the current plan");
 
     // Compare the version with now.
-    d.click("a[href*='/compare?from=version']");
+    d.follow("a[href*='/compare?from=version']");
     assert!(d.text("h1").contains("2時点の比較"));
     let diff = d.text("main");
     // The naming of the version itself and the revision.
@@ -293,7 +310,7 @@ fn the_portal_in_headless_chromium() {
     d.screenshot(&shots, "07-node");
     d.goto(&format!("{base}/changes"));
     d.click(&format!("#f-plan option[value='{SHINAGAWA}']"));
-    d.click("form button[type=submit]");
+    d.follow("form button[type=submit]");
     assert!(d.url().contains(&format!("plan={SHINAGAWA}")));
     assert!(d.text("table caption").contains("最近の変更"));
     d.screenshot(&shots, "08-changes");

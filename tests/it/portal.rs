@@ -95,7 +95,7 @@ async fn pages_of_the_seed_ledger_match_their_snapshots() {
     let pages = tokio::task::spawn_blocking(move || {
         let none = q(&[]);
         vec![
-            ("index", pages::index(&l, today()).unwrap()),
+            ("index", pages::index(&l, &none, today()).unwrap()),
             ("plan_draft", pages::plan(&l, SETAGAYA, &none, today()).unwrap()),
             ("plan_superseded_past", pages::plan(&l, MEGURO_OLD, &q(&[("at", "300")]), today()).unwrap()),
             ("indicator", pages::indicator(&l, KPI, &none, today()).unwrap()),
@@ -397,5 +397,62 @@ async fn atom_feeds_parse_and_link_to_event_permalinks() {
     let d = get(&app, &format!("/feeds/departments/{}", planledger::portal::enc(&dept))).await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.body);
     assert!(!check_atom(&d.body).is_empty());
+    ledger.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_list_and_the_changes_travel_in_time_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let before = ledger.read().last_recorded.unwrap();
+    let seq = tokio::task::spawn_blocking({
+        let l = ledger.clone();
+        move || revise_target(&l)
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+
+    let now = page(&app, "/").await;
+    assert!(now.contains("banner banner-current"));
+    assert_eq!(now.matches("<th scope=\"row\"><a href=\"/plans/").count(), 5);
+    // Right after the first plan's last event only that plan existed.
+    let early = page(&app, "/?at=200").await;
+    assert!(early.contains("banner banner-past") && early.contains("seq 200 の直後"));
+    assert_eq!(early.matches("<th scope=\"row\"><a href=\"/plans/").count(), 1);
+    assert!(early.contains(&format!("<a href=\"/plans/{SHINAGAWA}?at=200\">")), "links keep the point");
+    let later = page(&app, "/?effective=2999-01-01").await;
+    assert!(later.contains("banner banner-prospective"));
+
+    let rows = |html: &str| -> Vec<u64> {
+        html.split("<th scope=\"row\"><a href=\"/events/")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let all = rows(&page(&app, "/changes").await);
+    assert_eq!(all.len(), pages::CHANGES_LIMIT);
+    assert_eq!(all[0], seq, "newest first");
+    assert!(all.windows(2).all(|w| w[0] > w[1]));
+    let at = page(&app, "/changes?at=100").await;
+    assert!(
+        at.contains("banner banner-past") && at.contains("name=\"at\" value=\"100\""),
+        "the filter form keeps the point"
+    );
+    let at = rows(&at);
+    assert_eq!((at[0], at.len()), (100, pages::CHANGES_LIMIT));
+    let recorded =
+        rows(&page(&app, &format!("/changes?as_of={}", planledger::portal::enc(&before.to_rfc3339()))).await);
+    assert_eq!(recorded[0], seq - 1, "the revision was recorded after that instant");
+    let shinagawa = rows(&page(&app, &format!("/changes?plan={SHINAGAWA}&effective=2016-03-31")).await);
+    assert!(shinagawa.is_empty(), "nothing of the plan was in force before 2016-04-01");
+
+    for (uri, field) in
+        [("/?version=x", "version"), ("/changes?at=1&effective=2017", "at,effective"), ("/?at=-1", "at")]
+    {
+        let a = get(&app, uri).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(a.body.contains(&format!("パラメータ parameter: <code>{field}</code>")), "{uri}: {}", a.body);
+    }
     ledger.close();
 }
