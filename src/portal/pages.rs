@@ -444,6 +444,16 @@ fn indicator_table(i: &IndicatorView, q: &str) -> Markup {
     }
 }
 
+/// Departments, each linking to its changes (and from there its feed).
+fn departments(ds: &[String]) -> Markup {
+    html! {
+        @for (k, d) in ds.iter().enumerate() {
+            @if k > 0 { "、" }
+            a href={ "/changes?department=" (enc(d)) } { (d) }
+        }
+    }
+}
+
 fn collect_labels(nodes: &[NodeView], out: &mut BTreeMap<NodeId, String>) {
     for n in nodes {
         out.insert(n.id.clone(), format!("{} {}", n.code, n.title).trim().to_string());
@@ -458,7 +468,7 @@ fn tree(nodes: &[NodeView], q: &str, labels: &BTreeMap<NodeId, String>) -> Marku
                 li.node #{ "n-" (n.id) } {
                     @if let Some(l) = &n.level { span.level { (l) } }
                     a href={ "/nodes/" (enc(n.id.as_str())) (q) } { (n.code) " " (n.title) }
-                    @if !n.departments.is_empty() { " " span.muted { "実施課 " (n.departments.join("、")) } }
+                    @if !n.departments.is_empty() { " " span.muted { "実施課 " (departments(&n.departments)) } }
                     @for u in &n.cross_listed_under {
                         br; "再掲 cross-listed under: "
                         a href={ "#n-" (u) } { (labels.get(u).map(String::as_str).unwrap_or(u.as_str())) }
@@ -641,7 +651,7 @@ pub fn node(ledger: &Ledger, id: &str, q: &Query, today: NaiveDate) -> Result<Ma
             dt { "計画 plan" } dd { a href={ "/plans/" (enc(pid.as_str())) (qs) "#n-" (nid) } { (shown.title) } }
             @if let Some(l) = &level { dt { "階層 level" } dd { (l) } }
             @if let Some((pid_, pl)) = &parent { dt { "上位 parent" } dd { a href={ "/nodes/" (enc(pid_.as_str())) (qs) } { (pl) } } }
-            dt { "実施課 departments" } dd { (if n.departments.is_empty() { "（記載なし）".to_string() } else { n.departments.join("、") }) }
+            dt { "実施課 departments" } dd { @if n.departments.is_empty() { "（記載なし）" } @else { (departments(&n.departments)) } }
             @for (u, l) in &under { dt { "再掲 cross-listed under" } dd { a href={ "/nodes/" (enc(u.as_str())) (qs) } { (l) } } }
             @if let Some(r) = &n.cross_reference { dt { "再掲元 cross-reference" } dd { (r) } }
         }
@@ -1054,10 +1064,10 @@ pub fn compare(ledger: &Ledger, plan: &str, q: &Query, _today: NaiveDate) -> Res
             form method="get" action={ (href) "/compare" } {
                 p {
                     label for="c-from" { "比較元 from " }
-                    input #c-from name="from" type="text" value=(from) list="c-versions";
+                    input #c-from name="from" type="text" size="40" value=(from) list="c-versions";
                     " "
                     label for="c-to" { "比較先 to " }
-                    input #c-to name="to" type="text" value=(to) list="c-versions";
+                    input #c-to name="to" type="text" size="40" value=(to) list="c-versions";
                     " " button type="submit" { "比較 compare" }
                 }
                 datalist #c-versions {
