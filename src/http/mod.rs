@@ -307,18 +307,18 @@ mod tests {
     async fn internal_failures_answer_only_the_request_id() {
         use tower::ServiceExt;
         let app = Router::new()
-            .route("/boom", get(|| async { Problem::internal("sled: /secret/path is on fire") }))
+            .route("/api/boom", get(|| async { Problem::internal("sled: /secret/path is on fire") }))
             .layer(middleware::from_fn(problems))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-        let res = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        let res = app.oneshot(Request::get("/api/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(res.headers()[header::CONTENT_TYPE], problem::CONTENT_TYPE);
         let id = res.headers()[REQUEST_ID].to_str().unwrap().to_string();
         let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["request_id"], id.as_str());
-        assert_eq!(v["instance"], "/boom");
+        assert_eq!(v["instance"], "/api/boom");
         assert!(!String::from_utf8_lossy(&body).contains("secret"), "{v}");
     }
 

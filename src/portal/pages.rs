@@ -873,7 +873,7 @@ pub fn changes(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, P
         f.department = Some(d.to_string());
     }
     if let Some(i) = nonempty("indicator") {
-        let id = IndicatorId::new(i).ok().filter(|id| labels.contains_key(id.as_str()));
+        let id = IndicatorId::new(i).ok().filter(|id| ledger.read().state.indicators.contains_key(id));
         f.indicator =
             Some(id.ok_or_else(|| {
                 Problem::not_found("indicator", format!("指標 {i:?} はありません（no such indicator）"))

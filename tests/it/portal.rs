@@ -178,6 +178,7 @@ async fn bad_input_answers_an_html_page_naming_the_parameter() {
         ("/events/x".to_string(), StatusCode::BAD_REQUEST, "seq"),
         ("/events/99999".to_string(), StatusCode::NOT_FOUND, "seq"),
         ("/changes?department=%E3%81%AA%E3%81%84".to_string(), StatusCode::NOT_FOUND, "department"),
+        (format!("/changes?indicator={SHINAGAWA}"), StatusCode::NOT_FOUND, "indicator"),
         ("/feeds/plans/nope".to_string(), StatusCode::NOT_FOUND, "plan"),
         ("/no/such/page".to_string(), StatusCode::NOT_FOUND, "path"),
     ] {
