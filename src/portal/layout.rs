@@ -178,3 +178,45 @@ fn error_shell(title: &str, body: Markup) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn luminance(hex: &str) -> f64 {
+        let c = |i: usize| {
+            let v = u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as f64 / 255.0;
+            if v <= 0.03928 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// Every colour of text the style sheet sets, on every background it can stand on, reaches 4.5:1 (JIS X
+    /// 8341-3 / WCAG 1.4.3 AA); borders and the focus ring reach 3:1 (1.4.11).
+    #[test]
+    fn colours_have_sufficient_contrast() {
+        let text = ["#1a1a1a", "#0645ad", "#4a4a4a"];
+        let backgrounds = ["#ffffff", "#f3f3f3", "#eef6ee", "#fff4d6", "#e8f0fb", "#fde2e2", "#dff3df"];
+        for c in text.iter().chain(&backgrounds[1..]) {
+            assert!(CSS.contains(c) || *c == "#ffffff", "{c} is no longer in the style sheet: update this test");
+        }
+        for t in text {
+            for b in backgrounds {
+                assert!(contrast(t, b) >= 4.5, "{t} on {b}: {:.2}", contrast(t, b));
+            }
+        }
+        for border in ["#767676", "#1d5c1d", "#7a4b00", "#0b3d91", "#b35900"] {
+            assert!(CSS.contains(border), "{border}");
+            assert!(contrast(border, "#ffffff") >= 3.0, "{border}: {:.2}", contrast(border, "#ffffff"));
+        }
+        // The chart's marks and labels on its white ground.
+        for (mark, min) in [("#0b3d91", 3.0), ("#a03c00", 3.0), ("#5a5a5a", 3.0), ("#1a1a1a", 4.5), ("#4a4a4a", 4.5)] {
+            assert!(contrast(mark, "#ffffff") >= min, "{mark}");
+        }
+    }
+}
