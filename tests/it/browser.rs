@@ -97,12 +97,13 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        // Owned before anything can fail, so that a failure stops the process (in `drop`).
+        let mut d = Driver { child, port, session: String::new() };
         let deadline = Instant::now() + Duration::from_secs(30);
         while !matches!(http(port, "GET", "/status", None), Ok((200, v)) if v["value"]["ready"] == true) {
             assert!(Instant::now() < deadline, "chromedriver did not become ready on port {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let mut d = Driver { child, port, session: String::new() };
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
