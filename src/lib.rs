@@ -8,6 +8,7 @@ pub mod http;
 pub mod ledger;
 pub mod log;
 pub mod plantable;
+pub mod portal;
 pub mod projection;
 pub mod published;
 pub mod restore;

@@ -18,7 +18,10 @@ pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
         let local = listener.local_addr().context("the bound address")?;
         // Before the URL is printed: whoever reads it may signal at once.
         let shutdown = planledger::http::shutdown_signal().context("installing the signal handlers")?;
-        println!("planledger serves {} on http://{local}/api/plans", data.display());
+        println!(
+            "planledger serves {} on http://{local}/ (the portal; the API is under http://{local}/api/)",
+            data.display()
+        );
         planledger::http::serve(ledger, listener, shutdown).await.context("serving")?;
         Ok(ExitCode::SUCCESS)
     })

@@ -114,7 +114,10 @@ routes! {
 
 /// The API's router with every layer, over `ledger`. Feeds end when `stopping` turns true.
 pub fn router(ledger: Ledger, stopping: Arc<watch::Sender<bool>>) -> Router {
-    let api = api_routes(Router::new()).fallback(not_found).with_state(AppState { ledger, stopping });
+    let api = api_routes(Router::new())
+        .merge(crate::portal::routes())
+        .fallback(not_found)
+        .with_state(AppState { ledger, stopping });
     // The last layer added is the outermost: the request id is set first, so the trace span, the problem
     // middleware and the response all carry it; problems wrap the timeout and the body limit so that their
     // answers are problem documents too.
@@ -139,15 +142,27 @@ pub fn app(ledger: Ledger) -> Router {
     router(ledger, Arc::new(watch::channel(false).0))
 }
 
-async fn not_found() -> Problem {
-    Problem::not_found("path", "no resource at this path; the API's resources are under /api")
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if is_api(uri.path()) {
+        Problem::not_found("path", "no resource at this path; the API's resources are under /api").into_response()
+    } else {
+        crate::portal::not_found_page(uri.path())
+    }
 }
 
-/// Turns every 4xx and 5xx into a problem document carrying the request id and path, and logs internal causes
+/// Whether `path` is the API's: problem documents are its error form; the portal's pages answer HTML.
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Turns every 4xx and 5xx under `/api` into a problem document carrying the request id and path, and logs internal causes
 /// with the same request id.
 async fn problems(req: Request, next: Next) -> Response {
     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let instance = req.uri().path().to_string();
+    if !is_api(&instance) {
+        return next.run(req).await;
+    }
     let res = next.run(req).await;
     let status = res.status();
     if !status.is_client_error() && !status.is_server_error() {
@@ -381,18 +396,18 @@ mod tests {
     async fn internal_failures_answer_only_the_request_id() {
         use tower::ServiceExt;
         let app = Router::new()
-            .route("/boom", get(|| async { Problem::internal("sled: /secret/path is on fire") }))
+            .route("/api/boom", get(|| async { Problem::internal("sled: /secret/path is on fire") }))
             .layer(middleware::from_fn(problems))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-        let res = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        let res = app.oneshot(Request::get("/api/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(res.headers()[header::CONTENT_TYPE], problem::CONTENT_TYPE);
         let id = res.headers()[REQUEST_ID].to_str().unwrap().to_string();
         let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["request_id"], id.as_str());
-        assert_eq!(v["instance"], "/boom");
+        assert_eq!(v["instance"], "/api/boom");
         assert!(!String::from_utf8_lossy(&body).contains("secret"), "{v}");
     }
 

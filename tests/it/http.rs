@@ -22,7 +22,7 @@ fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events")
 }
 
-fn seed_lines() -> Vec<Vec<u8>> {
+pub(crate) fn seed_lines() -> Vec<Vec<u8>> {
     let mut files: Vec<_> = std::fs::read_dir(events_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -32,7 +32,7 @@ fn seed_lines() -> Vec<Vec<u8>> {
     files.iter().flat_map(|f| split_lines(&std::fs::read(f).unwrap()).unwrap()).collect()
 }
 
-async fn seeded(dir: &std::path::Path) -> Ledger {
+pub(crate) async fn seeded(dir: &std::path::Path) -> Ledger {
     let l = Ledger::create(dir, Some("planledger.test/http")).unwrap();
     l.import(seed_lines()).await.unwrap();
     l

@@ -1,11 +1,13 @@
 //! Integration tests: one binary. Each module proves part of the ledger's promises.
 
 mod audit;
+mod browser;
 mod cli;
 mod concurrency;
 mod crash;
 mod http;
 mod model;
+mod portal;
 mod restore;
 mod seeds;
 mod snapcache;

@@ -1,0 +1,459 @@
+//! The portal without a browser: pages rendered from the seed ledger with a fixed "today" and held to insta
+//! snapshots; the banner's three cases; HTML error pages; accessibility structure of every page kind; the CSV and
+//! JSON downloads parsed back; Atom feeds parsed; a target revision followed from the indicator page to its
+//! permalink and the compare page.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::NaiveDate;
+use planledger::ledger::Ledger;
+use planledger::portal::{data, pages};
+use tower::ServiceExt;
+
+use crate::http::seeded;
+use crate::support::{meta, set_target};
+
+pub const SHINAGAWA: &str = "shinagawa-jisshi-4";
+pub const KPI: &str = "shinagawa-jisshi-4.6-1-1-2-r3.kpi1";
+const SETAGAYA: &str = "setagaya-taiko-an";
+const MEGURO_OLD: &str = "meguro-kento-2019";
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+}
+
+fn q(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// Appends a revision of the KPI's 2018 target (65%以上 → 70%以上) with its reason; returns its seq.
+pub fn revise_target(ledger: &Ledger) -> u64 {
+    let mut req = crate::support::req(vec![set_target(KPI, "2018", "70以上")]);
+    req.meta = meta(Some("中間見直しによる上方修正"));
+    req.meta.authority = Some("令和元年度 庁議決定".into());
+    let a = ledger.append_blocking(req).unwrap();
+    a.events[0].seq.0
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    disposition: String,
+    body: String,
+}
+
+async fn get(app: &Router, uri: &str) -> Answer {
+    let res = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let h = |n: header::HeaderName| res.headers().get(n).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let (status, content_type, disposition) = (res.status(), h(header::CONTENT_TYPE), h(header::CONTENT_DISPOSITION));
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    Answer { status, content_type, disposition, body: String::from_utf8(body.to_vec()).unwrap() }
+}
+
+async fn page(app: &Router, uri: &str) -> String {
+    let a = get(app, uri).await;
+    assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.body);
+    assert_eq!(a.content_type, "text/html; charset=utf-8", "{uri}");
+    accessible(uri, &a.body);
+    a.body
+}
+
+/// The structural accessibility rules every page keeps: language, viewport, skip link, one h1, headings that never
+/// skip a level, and tables with a caption and scoped header cells.
+pub fn accessible(uri: &str, html: &str) {
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"ja\">"), "{uri}: lang");
+    assert!(html.contains("name=\"viewport\""), "{uri}: viewport");
+    assert!(html.contains("<a class=\"skip\" href=\"#main\">"), "{uri}: skip link");
+    assert!(html.contains("<main id=\"main\">"), "{uri}: main landmark");
+    let mut levels = Vec::new();
+    let b = html.as_bytes();
+    for i in 0..b.len().saturating_sub(3) {
+        if b[i] == b'<' && b[i + 1] == b'h' && (b'1'..=b'6').contains(&b[i + 2]) && matches!(b[i + 3], b'>' | b' ') {
+            levels.push(b[i + 2] - b'0');
+        }
+    }
+    assert_eq!(levels.iter().filter(|l| **l == 1).count(), 1, "{uri}: one h1");
+    assert_eq!(levels.first(), Some(&1), "{uri}: the h1 comes first");
+    for w in levels.windows(2) {
+        assert!(w[1] <= w[0] + 1, "{uri}: heading level jumps from h{} to h{}", w[0], w[1]);
+    }
+    let tables = html.matches("<table>").count();
+    assert_eq!(tables, html.matches("<caption>").count(), "{uri}: every table has a caption");
+    assert!(tables == 0 || html.contains("<th scope=\"col\">"), "{uri}: header cells");
+    assert_eq!(html.matches("<th>").count(), 0, "{uri}: every header cell has a scope");
+    assert!(!html.contains("<img") || html.contains("alt="), "{uri}: images have text");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_the_seed_ledger_match_their_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let l = ledger.clone();
+    let pages = tokio::task::spawn_blocking(move || {
+        let none = q(&[]);
+        vec![
+            ("index", pages::index(&l, &none, today()).unwrap()),
+            ("plan_draft", pages::plan(&l, SETAGAYA, &none, today()).unwrap()),
+            ("plan_superseded_past", pages::plan(&l, MEGURO_OLD, &q(&[("at", "300")]), today()).unwrap()),
+            ("indicator", pages::indicator(&l, KPI, &none, today()).unwrap()),
+            ("event", pages::event(&l, "5", today()).unwrap()),
+            ("changes_setagaya", pages::changes(&l, &q(&[("plan", SETAGAYA)]), today()).unwrap()),
+            ("compare", pages::compare(&l, SHINAGAWA, &q(&[("from", "150"), ("to", "now")]), today()).unwrap()),
+        ]
+    })
+    .await
+    .unwrap();
+    for (name, html) in pages {
+        let html = html.into_string();
+        accessible(name, &html);
+        // One element per line, so that a change to a page reads as a change to a few lines.
+        insta::assert_snapshot!(name, html.replace("><", ">\n<"));
+    }
+    ledger.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_says_current_past_or_prospective_and_draft_or_superseded() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let l = ledger.clone();
+    let render =
+        move |plan: &str, pairs: &[(&str, &str)]| pages::plan(&l, plan, &q(pairs), today()).unwrap().into_string();
+    let current = render(SHINAGAWA, &[]);
+    assert!(current.contains("banner banner-current") && current.contains("現在の計画"), "current");
+    assert!(current.contains("計画期間 2016年度～2018年度（平成28年度～平成30年度） は終了しています"), "ended");
+    assert!(!current.contains("see the current plan"));
+
+    let past = render(SHINAGAWA, &[("at", "150")]);
+    assert!(past.contains("banner banner-past") && past.contains("this is NOT the current plan"));
+    assert!(past.contains("seq 150 の直後の記録"));
+    assert!(past.contains("<a href=\"/plans/shinagawa-jisshi-4\">現在の計画を見る"), "links to the current plan");
+    assert!(past.contains("/indicators/shinagawa-jisshi-4.6-1-1-2-r3.kpi1?at=150"), "links keep the point");
+
+    let prospective = render(SHINAGAWA, &[("effective", "2030-04-01")]);
+    assert!(prospective.contains("banner banner-prospective") && prospective.contains("将来の時点の表示"));
+
+    // A plan adopted in December for the fiscal year that begins in April.
+    let mut req = crate::support::req(vec![crate::support::create_plan("trial")]);
+    req.meta.effective = NaiveDate::from_ymd_opt(2015, 12, 1).unwrap();
+    tokio::task::block_in_place(|| ledger.append_blocking(req)).unwrap();
+    let early = render("trial", &[("effective", "2016-01-15")]);
+    assert!(early.contains("banner banner-past"));
+    assert!(early.contains("まだ始まっていません（prospective: not yet in force）"), "adopted, period not begun");
+
+    let draft = render(SETAGAYA, &[]);
+    assert!(draft.contains("この計画は案（draft）です"));
+    let superseded = render(MEGURO_OLD, &[]);
+    assert!(superseded.contains("改定により失効しています（superseded）"));
+
+    let versions = ledger.read().state.plans.values().find(|p| p.id.as_str() == SHINAGAWA).unwrap().versions.clone();
+    let (name, seq) = versions.iter().next().unwrap();
+    let named = render(SHINAGAWA, &[("version", name)]);
+    assert!(named.contains(&format!("版「{name}」（seq {seq}")), "a version is named in the banner");
+    ledger.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_answers_an_html_page_naming_the_parameter() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let app = planledger::http::app(ledger.clone());
+    let p = format!("/plans/{SHINAGAWA}");
+    for (uri, status, field) in [
+        (format!("{p}?at=abc"), StatusCode::BAD_REQUEST, "at"),
+        (format!("{p}?as_of=yesterday"), StatusCode::BAD_REQUEST, "as_of"),
+        (format!("{p}?effective=someday"), StatusCode::BAD_REQUEST, "effective"),
+        (format!("{p}?version=nope"), StatusCode::NOT_FOUND, "version"),
+        (format!("{p}?at=1&version=x"), StatusCode::BAD_REQUEST, "at,version"),
+        ("/plans/niigata-sogo?at=3".to_string(), StatusCode::NOT_FOUND, "at"),
+        (format!("{p}/compare?from=1"), StatusCode::BAD_REQUEST, "to"),
+        (format!("{p}/compare?from=as-of:x&to=now"), StatusCode::BAD_REQUEST, "from"),
+        (format!("{p}/download.csv?at=x"), StatusCode::BAD_REQUEST, "at"),
+        ("/plans/no-such-plan".to_string(), StatusCode::NOT_FOUND, "plan"),
+        ("/indicators/nope".to_string(), StatusCode::NOT_FOUND, "id"),
+        ("/nodes/nope".to_string(), StatusCode::NOT_FOUND, "id"),
+        ("/events/x".to_string(), StatusCode::BAD_REQUEST, "seq"),
+        ("/events/99999".to_string(), StatusCode::NOT_FOUND, "seq"),
+        ("/changes?department=%E3%81%AA%E3%81%84".to_string(), StatusCode::NOT_FOUND, "department"),
+        (format!("/changes?indicator={SHINAGAWA}"), StatusCode::NOT_FOUND, "indicator"),
+        ("/feeds/plans/nope".to_string(), StatusCode::NOT_FOUND, "plan"),
+        ("/no/such/page".to_string(), StatusCode::NOT_FOUND, "path"),
+    ] {
+        let a = get(&app, &uri).await;
+        assert_eq!(a.status, status, "{uri}: {}", a.body);
+        assert_eq!(a.content_type, "text/html; charset=utf-8", "{uri}");
+        assert!(a.body.contains(&format!("パラメータ parameter: <code>{field}</code>")), "{uri}: {}", a.body);
+        accessible(&uri, &a.body);
+    }
+    // The API keeps its problem documents.
+    let api = get(&app, "/api/nothing-here").await;
+    assert_eq!((api.status, api.content_type.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
+    ledger.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_kind_keeps_the_accessibility_structure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let seq = tokio::task::spawn_blocking({
+        let l = ledger.clone();
+        move || revise_target(&l)
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+    let node = ledger.read().state.indicators.values().find(|i| i.id.as_str() == KPI).unwrap().node.to_string();
+    for uri in [
+        "/".to_string(),
+        format!("/plans/{SHINAGAWA}"),
+        format!("/plans/{SHINAGAWA}?version=%E5%93%81"),
+        format!("/plans/{SETAGAYA}?effective=2030"),
+        format!("/plans/{SHINAGAWA}/compare"),
+        format!("/plans/{SHINAGAWA}/compare?from={}&to={seq}", seq - 1),
+        format!("/indicators/{KPI}"),
+        format!("/indicators/{KPI}?at={}", seq - 1),
+        format!("/nodes/{node}"),
+        "/changes".to_string(),
+        format!("/changes?department={}", planledger::portal::enc("情報推進課")),
+        format!("/events/{seq}"),
+        "/verify".to_string(),
+    ] {
+        if uri.contains("version=%E5%93%81") {
+            // Not a version name: a 404 page, which keeps the structure too.
+            let a = get(&app, &uri).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND);
+            accessible(&uri, &a.body);
+            continue;
+        }
+        page(&app, &uri).await;
+    }
+    ledger.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_revision_is_told_on_the_indicator_page_its_permalink_and_the_compare_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let seq = tokio::task::spawn_blocking({
+        let l = ledger.clone();
+        move || revise_target(&l)
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+    let ind = page(&app, &format!("/indicators/{KPI}")).await;
+    assert!(ind.contains("目標値の改定"), "the timeline names the revision");
+    assert!(ind.contains("<del>65%以上</del> → <ins>70%以上</ins>"), "old → new");
+    assert!(ind.contains("中間見直しによる上方修正") && ind.contains("令和元年度 庁議決定"), "reason and authority");
+    assert!(ind.contains(&format!("href=\"/events/{seq}\"")), "permalink");
+    assert!(
+        ind.contains("role=\"img\" aria-labelledby=\"chart-title chart-desc\""),
+        "the chart has a text alternative"
+    );
+    assert!(ind.contains("stroke-dasharray=\"2 3\""), "the superseded target is drawn");
+    assert!(ind.contains("2018年度（平成30年度）の目標を"), "annotated");
+    assert!(ind.contains("<caption>グラフと同じデータ"), "and tabled");
+    assert!(ind.contains("70%以上"));
+
+    let past = page(&app, &format!("/indicators/{KPI}?at={}", seq - 1)).await;
+    assert!(past.contains("banner banner-past"));
+    assert!(!past.contains("70%以上"), "the past view shows the target before the revision");
+
+    let ev = page(&app, &format!("/events/{seq}")).await;
+    let rec = ledger.records(seq, seq + 1).unwrap().pop().unwrap();
+    assert!(ev.contains(&rec.hash().to_string()) && ev.contains(&rec.prev.to_string()), "hash and prev");
+    assert!(ev.contains(&format!("/api/proof/inclusion?seq={seq}")), "inclusion proof");
+    assert!(ev.contains("<del>65%以上</del>") && ev.contains("<ins>70%以上</ins>"));
+
+    let cmp = page(&app, &format!("/plans/{SHINAGAWA}/compare?from={}&to={seq}", seq - 1)).await;
+    assert!(cmp.contains("違い differences（1 件）"), "exactly the revision differs");
+    assert!(cmp.contains(&format!("<a href=\"/events/{seq}\">seq {seq}</a>")), "with its cause");
+    assert!(cmp.contains("変更 changed"), "marked in words, not colour alone");
+
+    let changes = page(&app, &format!("/changes?indicator={KPI}")).await;
+    assert!(changes.contains(&format!("<a href=\"/events/{seq}\">{seq}</a>")));
+    ledger.close();
+}
+
+/// Checks a CSV download: BOM, header, municipality code first, Western years, blank distinct from 0; returns the
+/// rows after the header.
+pub fn check_csv(text: &str, code: &str) -> Vec<csv::StringRecord> {
+    let body = text.strip_prefix('\u{feff}').expect("the CSV starts with a BOM, as the page states");
+    let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(body.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    assert_eq!(headers.iter().collect::<Vec<_>>(), data::COLUMNS.to_vec());
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert_eq!(&row[0], code, "municipality code first");
+        assert_eq!(row[9].len(), 4, "Western fiscal year: {:?}", &row[9]);
+        assert!(row[9].parse::<u16>().unwrap() >= 1868, "not an era year");
+        assert!(["目標", "実績", "基準値"].contains(&&row[10]));
+        if !row[11].is_empty() {
+            assert!(row[11].parse::<rust_decimal::Decimal>().is_ok(), "an exact number: {:?}", &row[11]);
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_parse_back_at_any_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let seq = tokio::task::spawn_blocking({
+        let l = ledger.clone();
+        move || revise_target(&l)
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+    let now = get(&app, &format!("/plans/{SHINAGAWA}/download.csv")).await;
+    assert_eq!(now.content_type, "text/csv; charset=utf-8");
+    assert_eq!(now.disposition, format!("attachment; filename=\"{SHINAGAWA}.csv\""));
+    let rows = check_csv(&now.body, "131091");
+    let kpi = |rows: &[csv::StringRecord], year: &str, kind: &str| {
+        rows.iter()
+            .find(|r| &r[7] == KPI && &r[9] == year && &r[10] == kind)
+            .map(|r| (r[11].to_string(), r[13].to_string()))
+    };
+    assert_eq!(kpi(&rows, "2018", "目標"), Some(("70".into(), "以上".into())));
+    assert_eq!(kpi(&rows, "2017", "目標"), Some((String::new(), String::new())), "no target: blank, not 0");
+    assert_eq!(kpi(&rows, "2016", "実績"), Some((String::new(), String::new())), "no actual reported: blank");
+    assert!(rows.iter().all(|r| &r[12] == "%" || &r[7] != KPI), "the unit in its own column");
+    assert_eq!(&rows[0][14], &format!("at={seq}"));
+
+    let before = get(&app, &format!("/plans/{SHINAGAWA}/download.csv?at={}", seq - 1)).await;
+    let rows = check_csv(&before.body, "131091");
+    assert_eq!(kpi(&rows, "2018", "目標"), Some(("65".into(), "以上".into())), "the past point's target");
+    assert_eq!(&rows[0][14], &format!("at={}", seq - 1));
+
+    // Actuals reported in the seed (目黒区): values kept exactly as recorded.
+    let meguro = get(&app, &format!("/plans/{MEGURO_OLD}/download.csv")).await;
+    let rows = check_csv(&meguro.body, "131105");
+    assert!(rows.iter().any(|r| &r[10] == "実績" && !r[11].is_empty()), "actuals present");
+
+    let json = get(&app, &format!("/plans/{SHINAGAWA}/download.json?version=x")).await;
+    assert_eq!(json.status, StatusCode::NOT_FOUND);
+    let json = get(&app, &format!("/plans/{SHINAGAWA}/download.json?at={}", seq - 1)).await;
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let api = get(&app, &format!("/api/plans/{SHINAGAWA}?at={}", seq - 1)).await;
+    assert_eq!(v["plan"], serde_json::from_str::<serde_json::Value>(&api.body).unwrap(), "the API's view");
+    assert_eq!(v["point"], format!("at={}", seq - 1));
+    ledger.close();
+}
+
+/// Parses an Atom feed and checks what readers rely on; returns the entries' (id, link path).
+pub fn check_atom(xml: &str) -> Vec<(String, String)> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let feed = doc.root_element();
+    const ATOM: &str = "http://www.w3.org/2005/Atom";
+    assert_eq!((feed.tag_name().namespace(), feed.tag_name().name()), (Some(ATOM), "feed"));
+    fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+        n.children().find(|c| c.has_tag_name((ATOM, name)))
+    }
+    let text = |n: roxmltree::Node<'_, '_>, name: &str| child(n, name).and_then(|c| c.text()).unwrap_or("").to_string();
+    assert!(!text(feed, "id").is_empty() && !text(feed, "title").is_empty());
+    chrono::DateTime::parse_from_rfc3339(&text(feed, "updated")).unwrap();
+    assert!(feed.children().any(|c| c.has_tag_name((ATOM, "link")) && c.attribute("rel") == Some("self")));
+    feed.children()
+        .filter(|c| c.has_tag_name((ATOM, "entry")))
+        .map(|e| {
+            chrono::DateTime::parse_from_rfc3339(&text(e, "updated")).unwrap();
+            assert!(!text(e, "title").is_empty());
+            let link = child(e, "link").and_then(|l| l.attribute("href")).unwrap().to_string();
+            let path = link.split_once("://").unwrap().1.split_once('/').map(|(_, p)| format!("/{p}")).unwrap();
+            (text(e, "id"), path)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atom_feeds_parse_and_link_to_event_permalinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let seq = tokio::task::spawn_blocking({
+        let l = ledger.clone();
+        move || revise_target(&l)
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+    let plan = get(&app, &format!("/feeds/plans/{SHINAGAWA}")).await;
+    assert_eq!(plan.content_type, "application/atom+xml; charset=utf-8");
+    let entries = check_atom(&plan.body);
+    assert_eq!(entries.len(), pages::CHANGES_LIMIT.min(planledger::portal::feed::FEED_LIMIT));
+    assert_eq!(entries[0].1, format!("/events/{seq}"), "newest first");
+    let ids: std::collections::BTreeSet<_> = entries.iter().map(|e| e.0.clone()).collect();
+    assert_eq!(ids.len(), entries.len(), "entry ids are unique");
+    assert_eq!(get(&app, &entries[0].1).await.status, StatusCode::OK, "the link is a permalink page");
+
+    let ind = check_atom(&get(&app, &format!("/feeds/indicators/{KPI}")).await.body);
+    assert_eq!(ind.first().map(|e| e.1.clone()), Some(format!("/events/{seq}")));
+    assert_eq!(ind.len(), ledger.records_for(&format!("indicator:{KPI}")).unwrap().len());
+
+    let dept = ledger.read().state.nodes.values().find(|n| !n.departments.is_empty()).unwrap().departments[0].clone();
+    let d = get(&app, &format!("/feeds/departments/{}", planledger::portal::enc(&dept))).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    assert!(!check_atom(&d.body).is_empty());
+    ledger.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_list_and_the_changes_travel_in_time_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let before = ledger.read().last_recorded.unwrap();
+    let seq = tokio::task::spawn_blocking({
+        let l = ledger.clone();
+        move || revise_target(&l)
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+
+    let now = page(&app, "/").await;
+    assert!(now.contains("banner banner-current"));
+    assert_eq!(now.matches("<th scope=\"row\"><a href=\"/plans/").count(), 5);
+    // Right after the first plan's last event only that plan existed.
+    let early = page(&app, "/?at=200").await;
+    assert!(early.contains("banner banner-past") && early.contains("seq 200 の直後"));
+    assert_eq!(early.matches("<th scope=\"row\"><a href=\"/plans/").count(), 1);
+    assert!(early.contains(&format!("<a href=\"/plans/{SHINAGAWA}?at=200\">")), "links keep the point");
+    let later = page(&app, "/?effective=2999-01-01").await;
+    assert!(later.contains("banner banner-prospective"));
+
+    let rows = |html: &str| -> Vec<u64> {
+        html.split("<th scope=\"row\"><a href=\"/events/")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let all = rows(&page(&app, "/changes").await);
+    assert_eq!(all.len(), pages::CHANGES_LIMIT);
+    assert_eq!(all[0], seq, "newest first");
+    assert!(all.windows(2).all(|w| w[0] > w[1]));
+    let at = page(&app, "/changes?at=100").await;
+    assert!(
+        at.contains("banner banner-past") && at.contains("name=\"at\" value=\"100\""),
+        "the filter form keeps the point"
+    );
+    let at = rows(&at);
+    assert_eq!((at[0], at.len()), (100, pages::CHANGES_LIMIT));
+    let recorded =
+        rows(&page(&app, &format!("/changes?as_of={}", planledger::portal::enc(&before.to_rfc3339()))).await);
+    assert_eq!(recorded[0], seq - 1, "the revision was recorded after that instant");
+    let shinagawa = rows(&page(&app, &format!("/changes?plan={SHINAGAWA}&effective=2016-03-31")).await);
+    assert!(shinagawa.is_empty(), "nothing of the plan was in force before 2016-04-01");
+
+    for (uri, field) in
+        [("/?version=x", "version"), ("/changes?at=1&effective=2017", "at,effective"), ("/?at=-1", "at")]
+    {
+        let a = get(&app, uri).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(a.body.contains(&format!("パラメータ parameter: <code>{field}</code>")), "{uri}: {}", a.body);
+    }
+    ledger.close();
+}
