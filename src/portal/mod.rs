@@ -55,10 +55,10 @@ async fn css() -> Response {
         .into_response()
 }
 
-/// Today's date in Japan (UTC+9, no daylight saving), for the banners' "in force" and "prospective" wording: the
-/// plans' fiscal years and effective dates are Japanese dates.
+/// Today's date in Japan, for the banners' "in force" and "prospective" wording: the plans' fiscal years and
+/// effective dates are Japanese dates.
 fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
+    crate::projection::today_jst()
 }
 
 /// The page for a refusal or failure: the status, the parameter at fault and why. An internal cause goes to the
