@@ -69,17 +69,24 @@ svg.chart{max-width:100%;height:auto;border:1px solid var(--line)}
 @media (max-width:40em){dl.facts{grid-template-columns:1fr}main{padding:0 .5em 2em}}
 "#;
 
+/// The `<head>` every page shares.
+fn head_of(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " — planledger 計画台帳" }
+            link rel="stylesheet" href=(CSS_PATH);
+        }
+    }
+}
+
 /// A whole page. `title` is the page's one `h1` and its `<title>`.
 pub fn page(title: &str, banner: Option<&Banner>, head: &Head, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — planledger 計画台帳" }
-                link rel="stylesheet" href=(CSS_PATH);
-            }
+            (head_of(title))
             body {
                 a.skip href="#main" { "本文へ移動（skip to content）" }
                 header.site {
@@ -164,12 +171,7 @@ fn error_shell(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — planledger 計画台帳" }
-                link rel="stylesheet" href=(CSS_PATH);
-            }
+            (head_of(title))
             body {
                 a.skip href="#main" { "本文へ移動（skip to content）" }
                 header.site { a href="/" { strong { "planledger 計画台帳" } } }

@@ -30,6 +30,14 @@ fn q(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// Appends a revision of the KPI's 2018 target (65%以上 → 70%以上) with its reason; returns its seq.
+/// The seed ledger plus one target revision (`revise_target`), whose seq is returned.
+async fn seeded_and_revised(dir: &std::path::Path) -> (Ledger, u64) {
+    let ledger = seeded(dir).await;
+    let l = ledger.clone();
+    let seq = tokio::task::spawn_blocking(move || revise_target(&l)).await.unwrap();
+    (ledger, seq)
+}
+
 pub fn revise_target(ledger: &Ledger) -> u64 {
     let mut req = crate::support::req(vec![set_target(KPI, "2018", "70以上")]);
     req.meta = meta(Some("中間見直しによる上方修正"));
@@ -197,13 +205,7 @@ async fn bad_input_answers_an_html_page_naming_the_parameter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_kind_keeps_the_accessibility_structure() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = seeded(dir.path()).await;
-    let seq = tokio::task::spawn_blocking({
-        let l = ledger.clone();
-        move || revise_target(&l)
-    })
-    .await
-    .unwrap();
+    let (ledger, seq) = seeded_and_revised(dir.path()).await;
     let app = planledger::http::app(ledger.clone());
     let node = ledger.read().state.indicators.values().find(|i| i.id.as_str() == KPI).unwrap().node.to_string();
     for uri in [
@@ -236,13 +238,7 @@ async fn every_page_kind_keeps_the_accessibility_structure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_revision_is_told_on_the_indicator_page_its_permalink_and_the_compare_page() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = seeded(dir.path()).await;
-    let seq = tokio::task::spawn_blocking({
-        let l = ledger.clone();
-        move || revise_target(&l)
-    })
-    .await
-    .unwrap();
+    let (ledger, seq) = seeded_and_revised(dir.path()).await;
     let app = planledger::http::app(ledger.clone());
     let ind = page(&app, &format!("/indicators/{KPI}")).await;
     assert!(ind.contains("目標値の改定"), "the timeline names the revision");
@@ -302,13 +298,7 @@ pub fn check_csv(text: &str, code: &str) -> Vec<csv::StringRecord> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_parse_back_at_any_point() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = seeded(dir.path()).await;
-    let seq = tokio::task::spawn_blocking({
-        let l = ledger.clone();
-        move || revise_target(&l)
-    })
-    .await
-    .unwrap();
+    let (ledger, seq) = seeded_and_revised(dir.path()).await;
     let app = planledger::http::app(ledger.clone());
     let now = get(&app, &format!("/plans/{SHINAGAWA}/download.csv")).await;
     assert_eq!(now.content_type, "text/csv; charset=utf-8");
@@ -373,13 +363,7 @@ pub fn check_atom(xml: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atom_feeds_parse_and_link_to_event_permalinks() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = seeded(dir.path()).await;
-    let seq = tokio::task::spawn_blocking({
-        let l = ledger.clone();
-        move || revise_target(&l)
-    })
-    .await
-    .unwrap();
+    let (ledger, seq) = seeded_and_revised(dir.path()).await;
     let app = planledger::http::app(ledger.clone());
     let plan = get(&app, &format!("/feeds/plans/{SHINAGAWA}")).await;
     assert_eq!(plan.content_type, "application/atom+xml; charset=utf-8");
