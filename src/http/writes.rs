@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::{AppState, Precondition, Problem, current_plan_etag, if_match};
-use crate::domain::model::Detail;
+use crate::domain::model::{Detail, RestoreScope};
 use crate::domain::{Command, DomainError, PlanId};
 use crate::ledger::{AppendRequest, Appended, LedgerError};
 use crate::projection;
@@ -647,9 +647,19 @@ pub async fn commands(
     append(&s, &caller, &headers, meta, b.commands, true).await
 }
 
+/// What a restore endpoint restores: the kind its path names, so that `/api/nodes/{id}/restore` never restores a
+/// plan that happens to bear the id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Restores {
+    Plan,
+    Node,
+    Indicator,
+}
+
 async fn restore_endpoint(
     s: AppState,
     caller: Caller,
+    kind: Restores,
     target: String,
     headers: HeaderMap,
     body: Bytes,
@@ -670,9 +680,27 @@ async fn restore_endpoint(
     };
     let state_plan = {
         let p = s.ledger.read();
-        crate::restore::resolve_target(&p.state, &target).ok().map(|(plan, _)| plan)
+        let found = crate::restore::resolve_target(&p.state, &target).ok();
+        let (field, what) = match kind {
+            Restores::Plan => ("plan", "plan"),
+            Restores::Node => ("node", "node"),
+            Restores::Indicator => ("indicator", "indicator"),
+        };
+        match found {
+            Some((plan, scope))
+                if matches!(
+                    (kind, &scope),
+                    (Restores::Plan, RestoreScope::Plan)
+                        | (Restores::Node, RestoreScope::Node { .. })
+                        | (Restores::Indicator, RestoreScope::Indicator { .. })
+                ) =>
+            {
+                plan
+            }
+            _ => return Err(Problem::not_found(field, format!("there is no {what} {target:?}"))),
+        }
     };
-    let expected = expected_version(&s, &headers, state_plan.as_ref())?;
+    let expected = expected_version(&s, &headers, Some(&state_plan))?;
     let req = RestoreRequest {
         target,
         to: b.to,
@@ -695,7 +723,7 @@ async fn restore_endpoint(
 
 /// Declares a restore endpoint for one kind of target.
 macro_rules! restore_endpoint {
-    ($(#[doc = $doc:literal])* $name:ident, $path:tt, $param:tt) => {
+    ($(#[doc = $doc:literal])* $name:ident, $path:tt, $param:tt, $kind:expr) => {
         $(#[doc = $doc])*
         #[utoipa::path(
             post,
@@ -716,22 +744,22 @@ macro_rules! restore_endpoint {
             headers: HeaderMap,
             body: Bytes,
         ) -> Result<Response, Problem> {
-            restore_endpoint(s, caller, target, headers, body).await
+            restore_endpoint(s, caller, $kind, target, headers, body).await
         }
     };
 }
 
 restore_endpoint!(
     /// Restore the whole plan's content to a past point (admin), keeping every event in between.
-    restore_plan, "/api/plans/{plan}/restore", "plan"
+    restore_plan, "/api/plans/{plan}/restore", "plan", Restores::Plan
 );
 restore_endpoint!(
     /// Restore one node's own content to a past point.
-    restore_node, "/api/nodes/{id}/restore", "id"
+    restore_node, "/api/nodes/{id}/restore", "id", Restores::Node
 );
 restore_endpoint!(
     /// Restore one indicator's own content (definition, baseline, targets) to a past point.
-    restore_indicator, "/api/indicators/{id}/restore", "id"
+    restore_indicator, "/api/indicators/{id}/restore", "id", Restores::Indicator
 );
 
 fn token_problem(e: TokenError) -> Problem {

@@ -580,6 +580,12 @@ async fn restores_over_http_dry_run_and_refuse_what_is_not_the_callers() {
     // Another department's node, and the whole plan, are not the editor's to restore, not even as a dry run.
     post(&app, "/api/nodes/p.g.b/restore", Some(&t.editor), &body).await.problem(StatusCode::FORBIDDEN, "node");
     post(&app, "/api/plans/p/restore", Some(&t.editor), &body).await.problem(StatusCode::FORBIDDEN, "command");
+    // The path names the kind restored: a plan's id under /nodes, or a node's under /indicators, is not found.
+    post(&app, "/api/nodes/p/restore", Some(&t.admin), &body).await.problem(StatusCode::NOT_FOUND, "node");
+    post(&app, "/api/indicators/p.g.a/restore", Some(&t.admin), &body)
+        .await
+        .problem(StatusCode::NOT_FOUND, "indicator");
+    post(&app, "/api/plans/p.g.a/restore", Some(&t.admin), &body).await.problem(StatusCode::NOT_FOUND, "plan");
     // No authority: refused by name.
     let mut no_authority = with_meta(r#"{"to":"version:v1"}"#);
     no_authority.as_object_mut().unwrap().remove("authority");
