@@ -223,7 +223,7 @@ fn tampered_tree_nodes_and_checkpoints_are_caught() {
     let d = dir.path().to_str().unwrap();
     // An interior node: proofs would lie, so verify must name the tree.
     {
-        let db = sled::open(dir.path().join("sled")).unwrap();
+        let db = crate::support::open_sled(dir.path());
         let t = db.open_tree("merkle").unwrap();
         let mut k = vec![3u8];
         k.extend_from_slice(&2u64.to_be_bytes());
@@ -237,7 +237,7 @@ fn tampered_tree_nodes_and_checkpoints_are_caught() {
     assert!(err.contains("level 3, index 2") && err.contains("seq 16..=23"), "{err}");
     // The stored checkpoint re-signed with the size changed: the ledger refuses to open.
     {
-        let db = sled::open(dir.path().join("sled")).unwrap();
+        let db = crate::support::open_sled(dir.path());
         let meta = db.open_tree("meta").unwrap();
         let changed = good_checkpoint.replacen("\n201\n", "\n200\n", 1);
         meta.insert("checkpoint", changed.as_bytes()).unwrap();
@@ -304,7 +304,7 @@ fn a_store_written_before_the_tree_existed_gets_its_tree_on_open() {
     l.close();
     {
         // What a store of the first layout holds: no tree, no mark, no checkpoint.
-        let db = sled::open(dir.path().join("sled")).unwrap();
+        let db = crate::support::open_sled(dir.path());
         db.drop_tree("merkle").unwrap();
         let meta = db.open_tree("meta").unwrap();
         meta.remove("merkle").unwrap();

@@ -268,7 +268,7 @@ fn an_older_store_gets_its_timeline_on_open() {
     write(&ledger, 0, 3, Command::ReviseNodeText { node: "p.n0".into(), text: "遡及".into() });
     ledger.close();
     {
-        let db = sled::open(dir.path().join("sled")).unwrap();
+        let db = crate::support::open_sled(dir.path());
         db.drop_tree("timeline").unwrap();
         db.open_tree("meta").unwrap().remove("timeline").unwrap();
         db.flush().unwrap();

@@ -70,3 +70,19 @@ pub fn set_target(ind: &str, year: &str, t: &str) -> Command {
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_planledger")
 }
+
+/// Opens a closed ledger's sled store directly (to damage it on purpose). sled lets go of its file lock
+/// asynchronously after the last handle is dropped on another thread, so a busy machine can still see it held for
+/// a moment: wait for it, as `Log::open` does.
+pub fn open_sled(dir: &std::path::Path) -> sled::Db {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(dir.join("sled")) {
+            Ok(db) => return db,
+            Err(e) if e.to_string().contains("could not acquire lock") && start.elapsed().as_secs() < 10 => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("opening the sled store: {e}"),
+        }
+    }
+}

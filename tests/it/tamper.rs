@@ -34,7 +34,7 @@ fn a_changed_byte_in_sled_is_named_by_seq() {
     for k in [0u64, 1, 57, 199, 300, lines.len() as u64 - 1] {
         let pos = rng.gen_range(0..lines[k as usize].len());
         {
-            let db = sled::open(dir.path().join("sled")).unwrap();
+            let db = crate::support::open_sled(dir.path());
             let t = db.open_tree("events").unwrap();
             let mut v = t.get(k.to_be_bytes()).unwrap().unwrap().to_vec();
             v[pos] ^= 0x01;
@@ -45,7 +45,7 @@ fn a_changed_byte_in_sled_is_named_by_seq() {
         assert_eq!(code, 1, "seq {k} byte {pos}: {err}");
         assert!(err.contains(&format!("seq {k}")), "seq {k} byte {pos}: {err}");
         // Put it back so the next round tampers with a clean ledger.
-        let db = sled::open(dir.path().join("sled")).unwrap();
+        let db = crate::support::open_sled(dir.path());
         db.open_tree("events").unwrap().insert(k.to_be_bytes(), lines[k as usize].as_slice()).unwrap();
         db.flush().unwrap();
         drop(db);
@@ -62,7 +62,7 @@ fn a_missing_or_extra_derived_entry_fails_verify() {
     let d = dir.path().to_str().unwrap();
     for tree in ["index", "timeline"] {
         let (key, value) = {
-            let db = sled::open(dir.path().join("sled")).unwrap();
+            let db = crate::support::open_sled(dir.path());
             let t = db.open_tree(tree).unwrap();
             let (k, v) = t.iter().nth(123).unwrap().unwrap();
             t.remove(&k).unwrap();
@@ -78,7 +78,7 @@ fn a_missing_or_extra_derived_entry_fails_verify() {
         let at = extra.len() - 9;
         extra[at] ^= 0x01;
         {
-            let db = sled::open(dir.path().join("sled")).unwrap();
+            let db = crate::support::open_sled(dir.path());
             let t = db.open_tree(tree).unwrap();
             t.insert(&key, value).unwrap();
             t.insert(&extra, &[] as &[u8]).unwrap();
@@ -88,7 +88,7 @@ fn a_missing_or_extra_derived_entry_fails_verify() {
         assert_eq!(code, 1, "extra {tree} entry: {err}");
         assert!(err.contains("derived entries"), "{tree}: {err}");
         {
-            let db = sled::open(dir.path().join("sled")).unwrap();
+            let db = crate::support::open_sled(dir.path());
             db.open_tree(tree).unwrap().remove(&extra).unwrap();
             db.flush().unwrap();
         }
