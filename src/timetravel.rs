@@ -193,6 +193,11 @@ impl Ledger {
         Ok(lo.checked_sub(1))
     }
 
+    /// How many events of the published ledger were recorded at or before `t` (the length of that prefix).
+    pub fn recorded_by(&self, t: DateTime<Utc>) -> Result<u64, LedgerError> {
+        Ok(self.last_recorded_by(t, self.head().len)?.map_or(0, |s| s + 1))
+    }
+
     fn record(&self, seq: u64) -> Result<Record, LedgerError> {
         let bytes = self.log().get(seq)?.ok_or(LogError::Corruption { seq: Some(seq), what: "missing".into() })?;
         Ok(Record::decode(&bytes).map_err(|e| LogError::Corruption { seq: Some(seq), what: e.to_string() })?)

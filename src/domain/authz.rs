@@ -156,9 +156,17 @@ pub fn authorize(state: &State, principal: &Principal, cmd: &Command) -> Result<
         RecordRestore { node: Some(node), .. } => node_is_mine("node", node),
         RecordRestore { indicator: Some(indicator), .. } => indicator_is_mine(indicator),
         RecordRestore { .. } => Err(denied("command", "restoring a whole plan needs the admin role")),
-        AddNode { departments, .. } => {
-            if departments.is_empty() {
-                return Err(denied("departments", "an editor's new node must name its department (担当課)"));
+        AddNode { parent, departments, .. } => {
+            // A new node goes under one of the editor's own nodes: adding under another department's item, or under
+            // an item no department answers for (a 基本目標), changes structure that is not the editor's.
+            match parent {
+                Some(p) => node_is_mine("parent", p)?,
+                None => {
+                    return Err(denied(
+                        "parent",
+                        "a new top-level node changes the plan's structure and needs the admin role",
+                    ));
+                }
             }
             match departments.iter().find(|d| !principal.departments.contains(d)) {
                 Some(d) => Err(denied("departments", format!("{d:?} is not one of this token's departments"))),
@@ -340,10 +348,10 @@ mod tests {
     fn an_editor_keeps_structure_within_its_departments() {
         let s = state();
         let editor = who(Role::Editor, &["道路課"]);
-        let add = |deps: &[&str]| Command::AddNode {
+        let add_under = |parent: Option<&str>, deps: &[&str]| Command::AddNode {
             plan: "p".into(),
             node: "p.g.c".into(),
-            parent: Some("p.g".into()),
+            parent: parent.map(str::to_string),
             order: None,
             code: String::new(),
             title: "新".into(),
@@ -351,9 +359,14 @@ mod tests {
             details: vec![],
             departments: deps.iter().map(|d| d.to_string()).collect(),
         };
+        let add = |deps: &[&str]| add_under(Some("p.g.a"), deps);
         assert_eq!(authorize(&s, &editor, &add(&["道路課"])), Ok(()));
-        assert_eq!(authorize(&s, &editor, &add(&[])).unwrap_err().field, "departments");
+        assert_eq!(authorize(&s, &editor, &add(&[])), Ok(()), "a node naming no department inherits its parent's");
         assert_eq!(authorize(&s, &editor, &add(&["道路課", "公園課"])).unwrap_err().field, "departments");
+        // Not under another department's item, nor under one no department answers for, nor at the top.
+        assert_eq!(authorize(&s, &editor, &add_under(Some("p.g.b"), &["道路課"])).unwrap_err().field, "parent");
+        assert_eq!(authorize(&s, &editor, &add_under(Some("p.g"), &["道路課"])).unwrap_err().field, "parent");
+        assert_eq!(authorize(&s, &editor, &add_under(None, &["道路課"])).unwrap_err().field, "parent");
         let assign = |deps: &[&str]| Command::AssignDepartments {
             node: "p.g.a".into(),
             departments: deps.iter().map(|d| d.to_string()).collect(),

@@ -719,28 +719,6 @@ pub struct Filter {
     pub point: Option<Point>,
 }
 
-fn includes(p: Point, e: &projection::EventRef) -> bool {
-    match p {
-        Point::Seq(s) => e.seq <= s,
-        Point::AsOf(t) => e.recorded_at <= t,
-        Point::Effective(d) => e.effective <= d,
-    }
-}
-
-/// The length of the log's prefix recorded at or before `t` (`recorded_at` never decreases along the log), found
-/// by bisection with O(log n) single-event reads.
-fn recorded_prefix(ledger: &Ledger, t: chrono::DateTime<chrono::Utc>) -> Result<u64, Problem> {
-    let (mut lo, mut hi) = (0, ledger.head().len);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        match ledger.records(mid, mid + 1)?.pop() {
-            Some(r) if r.recorded_at <= t => lo = mid + 1,
-            _ => hi = mid,
-        }
-    }
-    Ok(lo)
-}
-
 fn rows_of(ledger: &Ledger, key: &str) -> Result<Vec<ChangeRow>, Problem> {
     let records = ledger.records_for(key)?;
     let entries = projection::history(&records);
@@ -759,13 +737,15 @@ fn rows_of(ledger: &Ledger, key: &str) -> Result<Vec<ChangeRow>, Problem> {
         .collect())
 }
 
+/// The departments a change answers to: those of the item it is about (an indicator's item for an indicator), or,
+/// where the item names none, its nearest ancestor's — the rule that decides who may write it.
 fn departments_of(state: &State, about: &About) -> Vec<String> {
     let node = match about {
         About::Plan => None,
         About::Node(n) => Some(n.clone()),
         About::Indicator(i) => state.indicators.get(i).map(|i| i.node.clone()),
     };
-    node.and_then(|n| state.nodes.get(&n).map(|n| n.departments.clone())).unwrap_or_default()
+    node.map(|n| crate::domain::authz::departments_of(state, &n)).unwrap_or_default()
 }
 
 /// The most recent changes (newest first, at most `limit`) that match `f`. Each entity's changes are described by
@@ -777,8 +757,12 @@ pub fn recent_changes(ledger: &Ledger, f: &Filter, limit: usize) -> Result<Vec<C
     } else if let Some(d) = &f.department {
         let keys: Vec<String> = {
             let p = ledger.read();
-            let nodes: BTreeSet<&NodeId> =
-                p.state.nodes.values().filter(|n| n.departments.iter().any(|x| x == d)).map(|n| &n.id).collect();
+            let nodes: BTreeSet<&NodeId> = p
+                .state
+                .nodes
+                .keys()
+                .filter(|n| crate::domain::authz::departments_of(&p.state, n).iter().any(|x| x == d))
+                .collect();
             let mut keys: Vec<String> = nodes.iter().map(|n| format!("node:{n}")).collect();
             keys.extend(
                 p.state.indicators.values().filter(|i| nodes.contains(&i.node)).map(|i| format!("indicator:{}", i.id)),
@@ -805,7 +789,7 @@ pub fn recent_changes(ledger: &Ledger, f: &Filter, limit: usize) -> Result<Vec<C
                 (end.saturating_sub(limit as u64), end)
             }
             Some(Point::AsOf(t)) => {
-                let end = recorded_prefix(ledger, t)?;
+                let end = ledger.recorded_by(t)?;
                 (end.saturating_sub(limit as u64), end)
             }
             Some(Point::Effective(_)) => (0, len),
@@ -821,7 +805,7 @@ pub fn recent_changes(ledger: &Ledger, f: &Filter, limit: usize) -> Result<Vec<C
         rows.retain(|r| &r.plan == p);
     }
     if let Some(p) = f.point {
-        rows.retain(|r| includes(p, &r.entry.source));
+        rows.retain(|r| p.includes_event(r.entry.source.seq, r.entry.source.recorded_at, r.entry.source.effective));
     }
     if let Some(d) = &f.department {
         let state = &ledger.read().state;

@@ -33,10 +33,15 @@ pub enum Point {
 
 impl Point {
     pub fn includes(&self, r: &Record) -> bool {
+        self.includes_event(r.seq.0, r.recorded_at, r.effective)
+    }
+
+    /// Whether an event with this seq, recording instant and effective date is part of the view at this point.
+    pub fn includes_event(&self, seq: u64, recorded_at: DateTime<Utc>, effective: NaiveDate) -> bool {
         match self {
-            Point::Seq(s) => r.seq.0 <= *s,
-            Point::AsOf(t) => r.recorded_at <= *t,
-            Point::Effective(d) => r.effective <= *d,
+            Point::Seq(s) => seq <= *s,
+            Point::AsOf(t) => recorded_at <= *t,
+            Point::Effective(d) => effective <= *d,
         }
     }
 

@@ -441,3 +441,36 @@ async fn the_plan_list_and_the_changes_travel_in_time_too() {
     }
     ledger.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_an_item_without_departments_is_filed_under_its_ancestors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let (parent, dept) = {
+        let p = ledger.read();
+        let n = p.state.nodes.values().find(|n| !n.departments.is_empty() && !n.retired).unwrap();
+        (n.id.clone(), n.departments[0].clone())
+    };
+    let plan = ledger.read().state.nodes[&parent].plan.to_string();
+    let child = format!("{parent}.inherits");
+    let l = ledger.clone();
+    let (p2, c2) = (parent.to_string(), child.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut add = crate::support::add_node(&plan, &c2);
+        if let planledger::domain::Command::AddNode { parent, departments, .. } = &mut add {
+            *parent = Some(p2);
+            departments.clear();
+        }
+        let mut r = crate::support::req(vec![add]);
+        r.meta.effective = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        l.append_blocking(r).unwrap();
+    })
+    .await
+    .unwrap();
+    let app = planledger::http::app(ledger.clone());
+    let all = page(&app, "/changes").await;
+    assert!(all.contains(&child), "the new item is among all changes");
+    let changes = page(&app, &format!("/changes?department={}", planledger::portal::enc(&dept))).await;
+    assert!(changes.contains(&child), "the new item answers to its parent's department {dept}");
+    ledger.close();
+}

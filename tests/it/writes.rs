@@ -216,7 +216,7 @@ const CASES: &[(Kind, &str, &str)] = &[
     (
         Kind::Content,
         "/api/plans/p/nodes",
-        r#"{"node":"p.g.{X}.new","parent":"p.g","title":"新施策","departments":["{D}"]}"#,
+        r#"{"node":"p.g.{X}.new","parent":"p.g.{X}","title":"新事業","departments":["{D}"]}"#,
     ),
     (
         Kind::Content,
