@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use planledger::audit::merkle::{MemoryTree, Rfc6962Sha256};
-use planledger::audit::note::{Checkpoint, NoteVerifier};
-use planledger::audit::{Bundle, b64};
-use planledger::domain::EventHash;
-use planledger::ledger::{Ledger, verify_dir_with};
+use planledger::core::audit::merkle::{MemoryTree, Rfc6962Sha256};
+use planledger::core::audit::note::{Checkpoint, NoteVerifier};
+use planledger::core::audit::{Bundle, b64};
+use planledger::core::domain::EventHash;
+use planledger::store::ledger::{Ledger, verify_dir_with};
 
 use super::{Exit, ProveCmd, ledger_error, refused};
 
@@ -87,7 +87,7 @@ pub fn verify_bundle(file: &Path, pubkey: &str) -> Result<ExitCode> {
 }
 
 pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>) -> Result<ExitCode> {
-    if !data.join("sled").exists() {
+    if !planledger::store::holds_ledger(data) {
         return Err(refused(format!("no ledger in {}", data.display())));
     }
     let earlier =

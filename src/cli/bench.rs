@@ -9,8 +9,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use planledger::ledger::{AppendRequest, Ledger};
-use planledger::synth;
+use planledger::core::synth;
+use planledger::store::ledger::{AppendRequest, Ledger};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -46,12 +46,7 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
             let cmds = synth::workload(&format!("{nonce}-w{w}"), per);
             tasks.push(tokio::spawn(async move {
                 for c in cmds {
-                    let req = AppendRequest {
-                        commands: vec![c],
-                        meta: synth::meta(),
-                        expected_version: None,
-                        idempotency_key: None,
-                    };
+                    let req = AppendRequest::new(vec![c], synth::meta());
                     let out = ledger.append(req).await?;
                     if print_acks {
                         let mut so = std::io::stdout().lock();
@@ -86,28 +81,13 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
     let bytes: Vec<Vec<u8>> =
         ledger.read_events(start_len, u64::MAX).map_err(anyhow::Error::from)?.into_iter().map(|(_, b)| b).collect();
     let refdir = a.reference_dir.clone().unwrap_or_else(|| data.with_extension("sled-reference"));
-    let _ = std::fs::remove_dir_all(&refdir);
-    let db = sled::Config::new().path(&refdir).open()?;
-    let tree = db.open_tree("events")?;
-    let dbfile = std::fs::File::open(refdir.join("db"))?;
-    let t1 = Instant::now();
-    for (chunk_i, chunk) in bytes.chunks(a.writers.max(1)).enumerate() {
-        for (i, b) in chunk.iter().enumerate() {
-            tree.insert(((chunk_i * a.writers.max(1) + i) as u64).to_be_bytes(), b.as_slice())?;
-        }
-        db.flush()?;
-        dbfile.sync_all()?;
-    }
-    let raw_secs = t1.elapsed().as_secs_f64();
+    let raw_secs = planledger::store::bench::raw_sled_reference(&refdir, &bytes, a.writers)?;
     println!(
         "raw sled reference: {} inserts in batches of {} with flush+fsync in {raw_secs:.2} s = {:.0} events/s",
         bytes.len(),
         a.writers,
         bytes.len() as f64 / raw_secs
     );
-    drop(tree);
-    drop(db);
-    let _ = std::fs::remove_dir_all(&refdir);
     ledger.close();
 
     // Full replay: open the ledger from disk, decode and fold every event.
@@ -120,7 +100,7 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
         total as f64 / replay_secs
     );
     let t3 = Instant::now();
-    let v = planledger::ledger::verify_dir_open(&reopened);
+    let v = planledger::store::ledger::verify_dir_open(&reopened);
     let verify_secs = t3.elapsed().as_secs_f64();
     match v {
         Ok(s) => println!(
@@ -149,6 +129,8 @@ pub struct ProofBenchArgs {
 
 pub(crate) fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
+    // A quantile's index: q is in [0, 1], so the product is within the vector's length.
+    #[allow(clippy::cast_possible_truncation)]
     let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
     (at(0.5), at(0.99), v.iter().sum::<f64>() / v.len() as f64)
 }
@@ -156,10 +138,9 @@ pub(crate) fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
 /// Builds a store of `entries` events (synthetic bytes) with their tree through the storage layer's commit, in
 /// batches as group commit would, then times proofs read from sled and their verification.
 pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
-    use planledger::audit::merkle::{self, Frontier};
-    use planledger::audit::{LedgerHasher, leaf_of};
-    use planledger::domain::EventHash;
-    use planledger::log::{Batch, Entry, Head, Log};
+    use planledger::core::audit::merkle;
+    use planledger::core::audit::{LedgerHasher, leaf_of};
+    use planledger::store::bench::ProofStore;
     use rand::{Rng, SeedableRng};
 
     let owned = a.dir.is_none();
@@ -167,37 +148,18 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
         .dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("planledger-bench-proofs-{}", std::process::id())));
-    if dir.join("sled").exists() {
+    if planledger::store::holds_ledger(&dir) {
         return Err(super::refused(format!("--dir: {} already holds a store", dir.display())));
     }
-    let log = Log::open(&dir)?;
     let t0 = Instant::now();
-    let mut frontier = Frontier::<LedgerHasher>::default();
-    let mut head = Head { len: 0, hash: EventHash::ZERO };
-    let mut hashes = Vec::with_capacity(a.entries as usize);
-    let effective = chrono::NaiveDate::from_ymd_opt(2020, 4, 1).unwrap_or_default();
-    while head.len < a.entries {
-        let mut batch = Batch::default();
-        let end = (head.len + 10_000).min(a.entries);
-        for seq in head.len..end {
-            let bytes = format!("{{\"seq\":{seq},\"prev\":\"{}\"}}", head.hash).into_bytes();
-            let hash = EventHash::of(&bytes);
-            frontier.push(&hash.0, |id, h| batch.nodes.push((id, h)));
-            batch.entries.push(Entry { seq, bytes, hash, index_keys: vec![], plan: "bench".into(), effective });
-            hashes.push(hash);
-            head = Head { len: seq + 1, hash };
-        }
-        batch.checkpoint = Some(log.sign_checkpoint(head.len, frontier.root())?);
-        log.commit(&batch, head)?;
-    }
+    let store = ProofStore::build(&dir, a.entries)?;
+    let hashes = &store.hashes;
     println!("built a store of {} entries with its tree in {:.1} s", a.entries, t0.elapsed().as_secs_f64());
-    drop(log);
-    let log = Log::open(&dir)?;
     let n = a.entries;
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
 
     let t = Instant::now();
-    let root = merkle::root::<LedgerHasher, _>(&log, n)?;
+    let root = store.root(n)?;
     println!("root of {n} from stored nodes: {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
 
     let mut gen_us = Vec::with_capacity(a.samples);
@@ -206,10 +168,10 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
     for _ in 0..a.samples {
         let seq = rng.gen_range(0..n);
         let t = Instant::now();
-        let proof = merkle::inclusion_proof::<LedgerHasher, _>(&log, seq, n)?.map_err(anyhow::Error::from)?;
+        let proof = store.inclusion(seq, n)?.map_err(anyhow::Error::from)?;
         gen_us.push(t.elapsed().as_secs_f64() * 1e6);
         lens += proof.len();
-        let leaf = leaf_of(&hashes[seq as usize]);
+        let leaf = leaf_of(&hashes[usize::try_from(seq)?]);
         let t = Instant::now();
         merkle::verify_inclusion::<LedgerHasher, _>(seq, n, &leaf, &proof, &root).map_err(anyhow::Error::from)?;
         ver_us.push(t.elapsed().as_secs_f64() * 1e6);
@@ -229,8 +191,8 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
     for _ in 0..a.samples {
         let m = rng.gen_range(1..n);
         let t = Instant::now();
-        let proof = merkle::consistency_proof::<LedgerHasher, _>(&log, m, n)?.map_err(anyhow::Error::from)?;
-        let root_m = merkle::root::<LedgerHasher, _>(&log, m)?;
+        let proof = store.consistency(m, n)?.map_err(anyhow::Error::from)?;
+        let root_m = store.root(m)?;
         gen_us.push(t.elapsed().as_secs_f64() * 1e6);
         lens += proof.len();
         let t = Instant::now();
@@ -245,7 +207,7 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
         a.samples,
         lens as f64 / a.samples as f64
     );
-    drop(log);
+    drop(store);
     if owned {
         let _ = std::fs::remove_dir_all(&dir);
     }

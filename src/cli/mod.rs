@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod print;
 mod published;
+#[cfg(feature = "web")]
 mod serve;
 mod tokens;
 mod ttbench;
@@ -13,25 +14,29 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
-use planledger::audit::note::NoteVerifier;
-use planledger::domain::model::{Actor, Detail, Meta};
-use planledger::domain::{Command, IndicatorId, NodeId, PlanId};
-use planledger::events::{ChainVerifier, verify_lines};
-use planledger::ledger::{AppendRequest, Ledger, LedgerError, split_lines};
-use planledger::plantable;
-use planledger::projection::{self, Point};
-use planledger::restore::{RestoreError, RestoreRequest};
+use planledger::core::audit::note::NoteVerifier;
+use planledger::core::domain::model::{Actor, Detail, Meta};
+use planledger::core::domain::{Command, Entity, IndicatorId, NodeId, PlanId};
+use planledger::core::plantable;
+use planledger::core::projection::{self, Point};
+use planledger::core::record::split_lines;
+use planledger::core::record::{ChainVerifier, verify_lines};
+use planledger::store::ledger::{AppendRequest, IdempotencyKey, Ledger, LedgerError, Precondition};
+use planledger::store::restore::{RestoreError, RestoreRequest};
 
-/// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input.
+/// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input, 75 (EX_TEMPFAIL) the
+/// ledger could not store the change now and nothing was appended (a retry may succeed).
 #[derive(Debug, thiserror::Error)]
 pub enum Exit {
     #[error("{0}")]
     VerifyFailed(String),
     #[error("{0}")]
     Refused(String),
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl Exit {
@@ -39,6 +44,7 @@ impl Exit {
         match self {
             Exit::VerifyFailed(_) => 1,
             Exit::Refused(_) => 2,
+            Exit::Unavailable(_) => 75,
         }
     }
 }
@@ -54,7 +60,7 @@ struct Cli {
     #[arg(long, global = true, env = "PLANLEDGER_DATA", default_value = "./data")]
     data: PathBuf,
     /// Plan events between two cached projection snapshots on each time axis; 0 turns the cache off.
-    #[arg(long, global = true, env = "PLANLEDGER_SNAPSHOT_EVERY", default_value_t = planledger::timetravel::DEFAULT_SNAPSHOT_EVERY)]
+    #[arg(long, global = true, env = "PLANLEDGER_SNAPSHOT_EVERY", default_value_t = planledger::store::cache::DEFAULT_SNAPSHOT_EVERY)]
     snapshot_every: u64,
     #[command(subcommand)]
     cmd: Cmd,
@@ -62,6 +68,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    #[cfg(feature = "web")]
     /// Serve the HTTP API. With no ledger in the data directory, first create one and load the seed ledgers.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -625,7 +632,7 @@ pub(crate) fn refused(msg: impl Into<String>) -> anyhow::Error {
 }
 
 /// A date, or a fiscal year meaning its 1 April.
-fn domain_refused(e: planledger::domain::DomainError) -> anyhow::Error {
+fn domain_refused(e: planledger::core::domain::DomainError) -> anyhow::Error {
     refused(format!("{}: {}", e.field, e.reason))
 }
 
@@ -634,14 +641,14 @@ fn parse_effective(field: &str, s: &str) -> Result<NaiveDate> {
 }
 
 /// The id and current state of a plan named on the command line.
-fn plan_named(ledger: &Ledger, plan: &str) -> Result<(PlanId, planledger::domain::state::Plan)> {
+fn plan_named(ledger: &Ledger, plan: &str) -> Result<(PlanId, planledger::core::domain::state::Plan)> {
     let id = PlanId::new(plan).map_err(|p| refused(format!("plan: {p}")))?;
     let p = ledger.read();
     let pl = p.state.plans.get(&id).cloned().ok_or_else(|| refused(format!("plan: no plan {plan:?}")))?;
     Ok((id, pl))
 }
 
-fn point(p: &PointArgs, plan: Option<&planledger::domain::state::Plan>) -> Result<Option<Point>> {
+fn point(p: &PointArgs, plan: Option<&planledger::core::domain::state::Plan>) -> Result<Option<Point>> {
     Ok(if let Some(s) = p.at {
         Some(Point::Seq(s))
     } else if let Some(t) = &p.as_of {
@@ -659,7 +666,7 @@ fn point(p: &PointArgs, plan: Option<&planledger::domain::state::Plan>) -> Resul
 }
 
 fn ledger_exists(dir: &Path) -> bool {
-    dir.join("sled").exists()
+    planledger::store::holds_ledger(dir)
 }
 
 /// `--snapshot-every`, set once from the command line before any ledger is opened.
@@ -684,7 +691,9 @@ pub(crate) fn ledger_error(e: LedgerError) -> anyhow::Error {
         | LedgerError::Forbidden { .. } => refused(e.to_string()),
         LedgerError::Import(v) => refused(format!("import refused: seq {}: {}", v.seq, v.what)),
         LedgerError::Proof(p) => refused(p.to_string()),
-        LedgerError::Log(planledger::log::LogError::Exists(d)) => {
+        LedgerError::BadIdempotencyKey { reason } => refused(format!("--idempotency-key: {reason}")),
+        LedgerError::CommitFailed { .. } | LedgerError::Closed => Exit::Unavailable(e.to_string()).into(),
+        LedgerError::Store(planledger::store::LogError::Exists(d)) => {
             refused(format!("a ledger already exists in {}", d.display()))
         }
         other => anyhow!(other),
@@ -701,22 +710,17 @@ impl Who {
             },
             authority: self.authority.clone(),
             reason: self.reason.clone(),
-            effective: match &self.effective {
-                Some(s) => parse_effective("--effective", s)?,
-                None => projection::today_jst(),
-            },
+            // Without --effective the writer takes today in Japan from the clock that stamps the event.
+            effective: self.effective.as_deref().map(|s| parse_effective("--effective", s)).transpose()?,
         })
     }
 }
 
 fn write_one(data: &Path, cmd: Command, who: &Who) -> Result<ExitCode> {
     let ledger = open_existing(data)?;
-    let req = AppendRequest {
-        commands: vec![cmd],
-        meta: who.meta()?,
-        expected_version: who.expect_version,
-        idempotency_key: who.idempotency_key.clone(),
-    };
+    let req = AppendRequest::new(vec![cmd], who.meta()?)
+        .expecting(who.expect_version)
+        .with_key(who.idempotency_key.clone().map(|k| IdempotencyKey::new("", k)));
     let out = ledger.append_blocking(req).map_err(ledger_error)?;
     ledger.close();
     if who.json {
@@ -742,13 +746,14 @@ fn restore(data: &Path, target: String, to: String, dry_run: bool, who: &Who) ->
     let ledger = open_existing(data)?;
     let req = RestoreRequest {
         target,
+        kind: None,
         to,
         meta: who.meta()?,
-        expected_version: who.expect_version,
+        precondition: who.expect_version.map_or(Precondition::None, |v| Precondition::Versions(vec![v])),
         dry_run,
         principal: None,
     };
-    let out = planledger::restore::restore_blocking(&ledger, &req).map_err(|e| match e {
+    let out = planledger::store::restore::restore_blocking(&ledger, &req).map_err(|e| match e {
         RestoreError::Refused(e) => domain_refused(e),
         RestoreError::Forbidden(d) => refused(format!("forbidden: {d}")),
         RestoreError::Ledger(e) => ledger_error(e),
@@ -778,6 +783,7 @@ pub fn run() -> Result<ExitCode> {
     let data = cli.data.as_path();
     let _ = SNAPSHOT_EVERY.set(cli.snapshot_every);
     match cli.cmd {
+        #[cfg(feature = "web")]
         Cmd::Serve { addr, seeds } => serve::run(data, addr, &seeds),
         Cmd::BenchTimetravel(a) => ttbench::run(a),
         Cmd::Token { cmd } => tokens::run(data, cmd),
@@ -798,7 +804,7 @@ pub fn run() -> Result<ExitCode> {
                     );
                 }
                 CacheCmd::Clear => {
-                    ledger.log().cache_clear().map_err(anyhow::Error::from)?;
+                    ledger.cache_clear().map_err(anyhow::Error::from)?;
                     println!("dropped every cached snapshot");
                 }
                 CacheCmd::Verify => {
@@ -818,7 +824,7 @@ pub fn run() -> Result<ExitCode> {
                     }
                 }
                 CacheCmd::Status => {
-                    let (n, bytes) = ledger.log().cache_stats().map_err(anyhow::Error::from)?;
+                    let (n, bytes) = ledger.cache_stats().map_err(anyhow::Error::from)?;
                     println!(
                         "{n} cached snapshots, {bytes} bytes; one every {} plan events per axis",
                         ledger.snapshot_every()
@@ -833,7 +839,7 @@ pub fn run() -> Result<ExitCode> {
                 return Err(refused(format!("a ledger already exists in {}", data.display())));
             }
             let ledger = Ledger::create(data, origin.as_deref()).map_err(ledger_error)?;
-            let key = ledger.log().verifier().encode();
+            let key = ledger.verifier().encode();
             ledger.close();
             println!("initialised an empty ledger in {}", data.display());
             println!("public key: {key}");
@@ -846,7 +852,7 @@ pub fn run() -> Result<ExitCode> {
         }
         Cmd::Pubkey => {
             let ledger = open_existing(data)?;
-            println!("{}", ledger.log().verifier().encode());
+            println!("{}", ledger.verifier().encode());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Prove(p) => audit::prove(&open_existing(data)?, p),
@@ -962,7 +968,7 @@ pub fn run() -> Result<ExitCode> {
             let (id, pl) = plan_named(&ledger, &plan)?;
             let from = projection::parse_point("from", &from, &pl).map_err(domain_refused)?;
             let to = projection::parse_point("to", &to, &pl).map_err(domain_refused)?;
-            let records = ledger.records_for(&format!("plan:{id}")).map_err(ledger_error)?;
+            let records = ledger.records_for(&Entity::Plan(id.clone())).map_err(ledger_error)?;
             let d = projection::diff(&records, &id, from, to);
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
@@ -975,7 +981,7 @@ pub fn run() -> Result<ExitCode> {
             let ledger = open_existing(data)?;
             let (id, pl) = plan_named(&ledger, &plan)?;
             let pt = point(&pa, Some(&pl))?;
-            let records = ledger.records_for(&format!("plan:{id}")).map_err(ledger_error)?;
+            let records = ledger.records_for(&Entity::Plan(id.clone())).map_err(ledger_error)?;
             let rows = projection::blame(&records, &id, pt);
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -1006,11 +1012,11 @@ pub fn run() -> Result<ExitCode> {
             let (key, title) = {
                 let p = ledger.read();
                 if let Some(i) = IndicatorId::new(id.as_str()).ok().and_then(|i| p.state.indicators.get(&i)) {
-                    (format!("indicator:{id}"), format!("指標 indicator {} 【{}】（{}）", i.id, i.name, i.unit))
+                    (Entity::Indicator(i.id.clone()), format!("指標 indicator {} 【{}】（{}）", i.id, i.name, i.unit))
                 } else if let Some(n) = NodeId::new(id.as_str()).ok().and_then(|n| p.state.nodes.get(&n)) {
-                    (format!("node:{id}"), format!("ノード node {} {} {}", n.id, n.code, n.title))
+                    (Entity::Node(n.id.clone()), format!("ノード node {} {} {}", n.id, n.code, n.title))
                 } else if let Some(pl) = PlanId::new(id.as_str()).ok().and_then(|i| p.state.plans.get(&i)) {
-                    (format!("plan:{id}"), format!("計画 plan {} {}", pl.id, pl.title))
+                    (Entity::Plan(pl.id.clone()), format!("計画 plan {} {}", pl.id, pl.title))
                 } else {
                     return Err(refused(format!("id: no indicator, node or plan {id:?}")));
                 }
@@ -1143,7 +1149,7 @@ fn verify(files: &[PathBuf], checkpoint: Option<&Path>, key: Option<&NoteVerifie
         all.extend(lines);
     }
     // A file that starts at seq 0 is checked in full; one that continues another ledger is checked as a segment.
-    let verifier = match all.first().map(|l| planledger::events::Record::decode(l)) {
+    let verifier = match all.first().map(|l| planledger::core::record::Record::decode(l)) {
         Some(Ok(r)) if r.seq.0 > 0 => ChainVerifier::segment(r.seq, r.prev),
         _ => ChainVerifier::new(),
     };
@@ -1201,10 +1207,8 @@ fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Re
         },
         authority: who.authority.clone().or_else(|| r.authority.clone()),
         reason: who.reason.clone().or_else(|| r.reason.clone()),
-        effective: match &who.effective {
-            Some(s) => parse_effective("--effective", s)?,
-            None => r.effective.unwrap_or_else(|| Utc::now().date_naive()),
-        },
+        // Without a date of its own the writer takes today in Japan from the clock that stamps the events.
+        effective: who.effective.as_deref().map(|s| parse_effective("--effective", s)).transpose()?.or(r.effective),
     };
     let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open(data)? };
     {
@@ -1218,12 +1222,7 @@ fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Re
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let req = AppendRequest {
-        commands: table.commands.into_iter().map(|(_, c)| c).collect(),
-        meta,
-        expected_version: Some(0),
-        idempotency_key: None,
-    };
+    let req = AppendRequest::new(table.commands.into_iter().map(|(_, c)| c).collect(), meta);
     let out = ledger.append_blocking(req).map_err(ledger_error)?;
     ledger.close();
     let (first, last) =

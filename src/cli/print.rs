@@ -1,10 +1,10 @@
 //! Human-readable output: Japanese plan text as it is, fiscal years as 2016年度（平成28年度）.
 
-use planledger::projection::view::PlanSummary;
-use planledger::projection::{
+use planledger::core::projection::view::PlanSummary;
+use planledger::core::projection::{
     BlameEntry, Change, EventRef, HistoryEntry, NodeView, PlanDiff, PlanView, Point, view::target_with_unit,
 };
-use planledger::restore::RestoreOutcome;
+use planledger::store::restore::RestoreOutcome;
 
 fn period(p: &PlanSummary) -> String {
     p.period.map(|p| p.label()).unwrap_or_else(|| "計画期間の記載なし".into())
@@ -20,7 +20,11 @@ pub fn plans(plans: &[PlanSummary]) {
     }
 }
 
-pub fn plan(v: &PlanView, point: Option<Point>, (on, phase): (chrono::NaiveDate, planledger::projection::view::Phase)) {
+pub fn plan(
+    v: &PlanView,
+    point: Option<Point>,
+    (on, phase): (chrono::NaiveDate, planledger::core::projection::view::Phase),
+) {
     let p = &v.plan;
     if let Some(pt) = point {
         println!("*** past view: {} ***", pt.describe());

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
 
-use planledger::domain::PlanId;
-use planledger::events::Record;
-use planledger::ledger::{Ledger, split_lines};
-use planledger::published::{self, Attestation, CheckedLedger, SnapshotError};
+use planledger::core::domain::PlanId;
+use planledger::core::published::{self, Attestation, CheckedLedger, SnapshotError};
+use planledger::core::record::Record;
+use planledger::core::record::split_lines;
+use planledger::store::ledger::Ledger;
 
 use super::audit::load_pubkey;
 use super::{Exit, domain_refused, ledger_error, open_existing, refused};
@@ -50,7 +51,7 @@ pub fn snapshot(data: &Path, plan: &str, version: &str, out: Option<&Path>) -> R
     snap.attestation = Some(Attestation { checkpoint, consistency });
     let json = snap.to_json();
     // Never hand out a snapshot that does not verify: check it as a reader would, with the ledger's own key.
-    let key = ledger.log().verifier();
+    let key = ledger.verifier();
     ledger.close();
     published::verify(json.as_bytes(), &ledger_checked, Some(&key))
         .map_err(|e| anyhow!("the snapshot just taken does not verify: {e}"))?;
@@ -78,7 +79,7 @@ pub fn verify_snapshot(data: &Path, file: &Path, ledger_files: &[PathBuf], pubke
         let n = ledger.head().len;
         let lines = data_lines(&ledger, n)?;
         if key.is_none() {
-            key = Some(ledger.log().verifier());
+            key = Some(ledger.verifier());
         }
         ledger.close();
         (lines, format!("the ledger in {}", data.display()))

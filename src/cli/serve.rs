@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use planledger::ledger::{Ledger, split_lines};
+use planledger::core::record::split_lines;
+use planledger::store::ledger::Ledger;
 
 use super::{Manifest, SNAPSHOT_EVERY, ledger_error, ledger_exists, open_existing, refused};
 
@@ -17,12 +18,12 @@ pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr().context("the bound address")?;
         // Before the URL is printed: whoever reads it may signal at once.
-        let shutdown = planledger::http::shutdown_signal().context("installing the signal handlers")?;
+        let shutdown = planledger::web::shutdown_signal().context("installing the signal handlers")?;
         println!(
             "planledger serves {} on http://{local}/ (the portal; the API is under http://{local}/api/)",
             data.display()
         );
-        planledger::http::serve(ledger, listener, shutdown).await.context("serving")?;
+        planledger::web::serve(ledger, listener, shutdown).await.context("serving")?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
-use planledger::domain::Role;
-use planledger::tokens::{TokenError, TokenSpec};
+use planledger::core::domain::Role;
+use planledger::store::tokens::{TokenError, TokenSpec};
 
 use super::{open_existing, refused};
 

@@ -11,10 +11,10 @@ use chrono::{Duration, NaiveDate};
 use clap::Args;
 use rand::{Rng, SeedableRng};
 
-use planledger::domain::PlanId;
-use planledger::ledger::{AppendRequest, Ledger};
-use planledger::projection::{self, Point};
-use planledger::synth;
+use planledger::core::domain::{Entity, PlanId};
+use planledger::core::projection::{self, Point};
+use planledger::core::synth;
+use planledger::store::ledger::{AppendRequest, Ledger};
 
 use super::bench::percentiles;
 
@@ -33,7 +33,7 @@ pub struct TimeTravelBenchArgs {
     #[arg(long, default_value_t = 1000)]
     queries: usize,
     /// Plan events between two snapshots on one axis.
-    #[arg(long, default_value_t = planledger::timetravel::DEFAULT_SNAPSHOT_EVERY)]
+    #[arg(long, default_value_t = planledger::store::cache::DEFAULT_SNAPSHOT_EVERY)]
     every: u64,
     /// The ledger to use: built there when it holds none, reused when it does (so a second run skips the build).
     #[arg(long)]
@@ -61,16 +61,16 @@ fn build(ledger: &Ledger, a: &TimeTravelBenchArgs) -> Result<()> {
             let ledger = ledger.clone();
             let mine: Vec<u64> = (0..a.plans).filter(|p| p % writers == w).collect();
             tasks.push(tokio::spawn(async move {
+                let per = usize::try_from(per_plan)?;
                 let mut streams: Vec<_> =
-                    mine.iter().map(|p| synth::workload(&format!("tt{p}"), per_plan as usize).into_iter()).collect();
+                    mine.iter().map(|p| synth::workload(&format!("tt{p}"), per).into_iter()).collect();
                 // Round robin over this writer's plans, so every plan's events spread over the whole log.
                 for i in 0..per_plan {
                     for s in streams.iter_mut() {
                         let Some(c) = s.next() else { continue };
                         let mut meta = synth::meta();
-                        meta.effective = effective(i, per_plan);
-                        let req =
-                            AppendRequest { commands: vec![c], meta, expected_version: None, idempotency_key: None };
+                        meta.effective = Some(effective(i, per_plan));
+                        let req = AppendRequest::new(vec![c], meta);
                         ledger.append(req).await?;
                     }
                 }
@@ -144,7 +144,7 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
     let owned = a.dir.is_none();
     let dir =
         a.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("planledger-tt-{}", std::process::id())));
-    let fresh = !dir.join("sled").exists();
+    let fresh = !planledger::store::holds_ledger(&dir);
     let ledger = Ledger::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
     if fresh {
         build(&ledger, &a)?;
@@ -166,11 +166,11 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
     ledger.set_snapshot_every(0);
     time_queries(&ledger, &plans, &span, a.queries, "without snapshots")?;
 
-    ledger.log().cache_clear()?;
+    ledger.cache_clear()?;
     ledger.set_snapshot_every(a.every);
     let t = Instant::now();
     let w = ledger.warm()?;
-    let (n, bytes) = ledger.log().cache_stats()?;
+    let (n, bytes) = ledger.cache_stats()?;
     println!(
         "warm: {} plans, {} seq + {} in-force snapshots (one every {} plan events) in {:.1} s; cache {n} entries, \
          {:.1} MiB",
@@ -209,14 +209,14 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
         let (ax1, ax2) = (rng.gen_range(0..3), rng.gen_range(0..3));
         let (from, to) = (random_point(&mut rng, ax1, &span), random_point(&mut rng, ax2, &span));
         let t = Instant::now();
-        let records = ledger.records_for(&format!("plan:{plan}"))?;
+        let records = ledger.records_for(&Entity::Plan(plan.clone()))?;
         let d = projection::diff(&records, plan, Some(from), Some(to));
         diff_us.push(t.elapsed().as_secs_f64() * 1e6);
         changes += d.changes.len();
         let ax = rng.gen_range(0..3);
         let at = random_point(&mut rng, ax, &span);
         let t = Instant::now();
-        let records = ledger.records_for(&format!("plan:{plan}"))?;
+        let records = ledger.records_for(&Entity::Plan(plan.clone()))?;
         let b = projection::blame(&records, plan, Some(at));
         blame_us.push(t.elapsed().as_secs_f64() * 1e6);
         rows += b.len();

@@ -4,11 +4,12 @@
 use std::path::Path;
 use std::process::Command;
 
-use planledger::audit::merkle::{self, MemoryTree, Rfc6962Sha256};
-use planledger::audit::note::{Checkpoint, NoteVerifier};
-use planledger::audit::{Bundle, b64};
-use planledger::domain::EventHash;
-use planledger::ledger::{Ledger, split_lines, verify_dir};
+use planledger::core::audit::merkle::{self, MemoryTree, Rfc6962Sha256};
+use planledger::core::audit::note::{Checkpoint, NoteVerifier};
+use planledger::core::audit::{Bundle, b64};
+use planledger::core::domain::EventHash;
+use planledger::core::record::split_lines;
+use planledger::store::ledger::{Ledger, verify_dir};
 
 use crate::support::{add_node, append, bin, create_plan};
 
@@ -48,7 +49,7 @@ fn stored_tree_proofs_equal_the_reference_across_restarts() {
         let end = (at + chunk).min(lines.len());
         let l = Ledger::open(dir.path()).unwrap();
         l.import_blocking(lines[at..end].to_vec()).unwrap();
-        let cp = Checkpoint::open(&l.checkpoint(), &l.log().verifier()).unwrap();
+        let cp = Checkpoint::open(&l.checkpoint(), &l.verifier()).unwrap();
         assert_eq!(cp.size, end as u64, "batch {i}");
         assert_eq!(cp.root, memory_tree(&lines[..end]).root(), "batch {i}");
         l.close();
@@ -85,7 +86,7 @@ fn a_bundle_verifies_offline_and_every_changed_byte_fails() {
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::create(dir.path(), Some("planledger.example.lg.jp/test")).unwrap();
     l.import_blocking(seed_lines(&["01-shinagawa-jisshi-4.jsonl"])).unwrap();
-    let key = l.log().verifier();
+    let key = l.verifier();
     let bundle = l.bundle(123).unwrap().to_json();
     let v = Bundle::verify(bundle.as_bytes(), &key).unwrap();
     assert_eq!(v.record.seq.0, 123);
@@ -101,13 +102,13 @@ fn a_bundle_verifies_offline_and_every_changed_byte_fails() {
     // A checkpoint signed by another key fails, even with the same origin.
     let other = tempfile::tempdir().unwrap();
     let o = Ledger::create(other.path(), Some("planledger.example.lg.jp/test")).unwrap();
-    let other_key = o.log().verifier();
+    let other_key = o.verifier();
     assert_ne!(other_key, key);
     assert!(Bundle::verify(bytes, &other_key).is_err());
     let forged: Bundle = {
         let mut b: Bundle = serde_json::from_str(&bundle).unwrap();
         let size_root = Checkpoint::open(&b.checkpoint, &key).unwrap();
-        b.checkpoint = o.log().sign_checkpoint(size_root.size, size_root.root).unwrap();
+        b.checkpoint = o.sign_checkpoint(size_root.size, size_root.root).unwrap();
         b
     };
     assert!(Bundle::verify(forged.to_json().as_bytes(), &key).is_err());
@@ -218,7 +219,7 @@ fn tampered_tree_nodes_and_checkpoints_are_caught() {
     let l = Ledger::open(dir.path()).unwrap();
     l.import_blocking(seed_lines(&["01-shinagawa-jisshi-4.jsonl"])).unwrap();
     let good_checkpoint = l.checkpoint();
-    let key: NoteVerifier = l.log().verifier();
+    let key: NoteVerifier = l.verifier();
     l.close();
     let d = dir.path().to_str().unwrap();
     // An interior node: proofs would lie, so verify must name the tree.

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use planledger::ledger::{AppendRequest, Ledger, LedgerError, verify_dir};
-use planledger::synth;
+use planledger::core::synth;
+use planledger::store::ledger::{AppendRequest, IdempotencyKey, Ledger, LedgerError, Precondition, verify_dir};
 
 use crate::support::{add_node, append, create_plan, define, meta, set_target};
 
@@ -20,12 +20,7 @@ fn concurrent_writers_get_contiguous_unique_seqs() {
             tasks.push(tokio::spawn(async move {
                 let mut got = Vec::new();
                 for c in synth::workload(&format!("w{w}"), per) {
-                    let req = AppendRequest {
-                        commands: vec![c],
-                        meta: synth::meta(),
-                        expected_version: None,
-                        idempotency_key: None,
-                    };
+                    let req = AppendRequest::new(vec![c], synth::meta());
                     let out = l.append(req).await.unwrap();
                     got.extend(out.events.into_iter().map(|e| (e.seq.0, e.hash.to_hex())));
                 }
@@ -44,7 +39,7 @@ fn concurrent_writers_get_contiguous_unique_seqs() {
     assert_eq!(set.len() as u64, n, "no duplicates");
     assert_eq!(set.iter().copied().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "no gaps");
     for (s, h) in &seqs {
-        assert_eq!(ledger.log().stored_hash(*s).unwrap().unwrap().to_hex(), *h);
+        assert_eq!(ledger.stored_hash(*s).unwrap().unwrap().to_hex(), *h);
     }
     assert_eq!(ledger.head().len, n);
     ledger.close();
@@ -61,15 +56,11 @@ fn stale_expected_version_is_refused_with_the_current_version() {
     let out = append(&l, define("p.i", "p.n")).unwrap();
     assert_eq!(out.version, 3);
     // Two editors both saw version 3; the first wins, the second is told the current version.
-    let mk = |t: &str| AppendRequest {
-        commands: vec![set_target("p.i", "2016", t)],
-        meta: meta(Some("見直し")),
-        expected_version: Some(3),
-        idempotency_key: None,
-    };
+    let mk = |t: &str| AppendRequest::new(vec![set_target("p.i", "2016", t)], meta(Some("見直し"))).expecting(Some(3));
     l.append_blocking(mk("10")).unwrap();
     match l.append_blocking(mk("20")) {
-        Err(LedgerError::VersionConflict { expected: 3, current: 4, .. }) => {}
+        Err(LedgerError::VersionConflict { expected: Precondition::Versions(v), current: Some(4), .. }) if v == [3] => {
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(l.head().len, 4, "nothing appended by the refused request");
@@ -78,12 +69,7 @@ fn stale_expected_version_is_refused_with_the_current_version() {
 #[test]
 fn idempotency_keys_are_durable_and_bound_to_the_request() {
     let dir = tempfile::tempdir().unwrap();
-    let keyed = |c, key: &str| AppendRequest {
-        commands: vec![c],
-        meta: meta(None),
-        expected_version: None,
-        idempotency_key: Some(key.into()),
-    };
+    let keyed = |c, key: &str| AppendRequest::new(vec![c], meta(None)).with_key(Some(IdempotencyKey::new("", key)));
     let first = {
         let l = Ledger::open(dir.path()).unwrap();
         let first = l.append_blocking(keyed(create_plan("p"), "k1")).unwrap();
@@ -108,14 +94,12 @@ fn idempotency_keys_are_durable_and_bound_to_the_request() {
 fn a_refused_multi_command_request_appends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::open(dir.path()).unwrap();
-    let req = AppendRequest {
-        commands: vec![create_plan("p"), add_node("p", "p.n"), define("p.i", "p.n"), set_target("p.i", "2030", "1")],
-        meta: meta(None),
-        expected_version: None,
-        idempotency_key: None,
-    };
+    let req = AppendRequest::new(
+        vec![create_plan("p"), add_node("p", "p.n"), define("p.i", "p.n"), set_target("p.i", "2030", "1")],
+        meta(None),
+    );
     match l.append_blocking(req) {
-        Err(LedgerError::Refused { command: 3, error }) => assert_eq!(error.field, "fiscal_year"),
+        Err(LedgerError::Refused { command: Some(3), error }) => assert_eq!(error.field, "fiscal_year"),
         other => panic!("{other:?}"),
     }
     assert_eq!(l.head().len, 0);

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use planledger::ledger::{Ledger, verify_dir};
+use planledger::store::ledger::{Ledger, verify_dir};
 use rand::{Rng, SeedableRng};
 
 use crate::support::bin;
@@ -55,7 +55,7 @@ fn acknowledged_appends_survive_sigkill() {
             assert_eq!(parts.next(), Some("ack"), "{a}");
             let seq: u64 = parts.next().unwrap().parse().unwrap();
             let hash = parts.next().unwrap();
-            let stored = ledger.log().stored_hash(seq).unwrap();
+            let stored = ledger.stored_hash(seq).unwrap();
             assert_eq!(stored.map(|h| h.to_hex()).as_deref(), Some(hash), "round {round}: acknowledged seq {seq} lost");
         }
         total_acked += acks.len();

@@ -1,4 +1,5 @@
 //! Integration tests: one binary. Each module proves part of the ledger's promises.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)]
 
 mod audit;
 mod browser;
@@ -14,6 +15,7 @@ mod snapcache;
 mod snapshots;
 mod support;
 mod tamper;
+mod tidy;
 mod timetravel;
 mod vectors;
 mod writes;

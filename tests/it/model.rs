@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use planledger::domain::value::Target;
-use planledger::domain::{Command, IndicatorId};
-use planledger::ledger::{Ledger, verify_dir};
-use planledger::projection::{self, Point};
+use planledger::core::domain::value::Target;
+use planledger::core::domain::{Command, IndicatorId};
+use planledger::core::projection::{self, Point};
+use planledger::store::ledger::{Ledger, verify_dir};
 use proptest::prelude::*;
 
 use crate::support::{add_node, append, create_plan, define, set_target};

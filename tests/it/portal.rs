@@ -9,8 +9,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::NaiveDate;
-use planledger::ledger::Ledger;
-use planledger::portal::{data, pages};
+use planledger::store::ledger::Ledger;
+use planledger::web::portal::{downloads as data, pages};
 use tower::ServiceExt;
 
 use crate::http::seeded;
@@ -146,7 +146,7 @@ async fn the_banner_says_current_past_or_prospective_and_draft_or_superseded() {
 
     // A plan adopted in December for the fiscal year that begins in April.
     let mut req = crate::support::req(vec![crate::support::create_plan("trial")]);
-    req.meta.effective = NaiveDate::from_ymd_opt(2015, 12, 1).unwrap();
+    req.meta.effective = NaiveDate::from_ymd_opt(2015, 12, 1);
     tokio::task::block_in_place(|| ledger.append_blocking(req)).unwrap();
     let early = render("trial", &[("effective", "2016-01-15")]);
     assert!(early.contains("banner banner-past"));
@@ -168,7 +168,7 @@ async fn the_banner_says_current_past_or_prospective_and_draft_or_superseded() {
 async fn bad_input_answers_an_html_page_naming_the_parameter() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = seeded(dir.path()).await;
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
     let p = format!("/plans/{SHINAGAWA}");
     for (uri, status, field) in [
         (format!("{p}?at=abc"), StatusCode::BAD_REQUEST, "at"),
@@ -206,7 +206,7 @@ async fn bad_input_answers_an_html_page_naming_the_parameter() {
 async fn every_page_kind_keeps_the_accessibility_structure() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, seq) = seeded_and_revised(dir.path()).await;
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
     let node = ledger.read().state.indicators.values().find(|i| i.id.as_str() == KPI).unwrap().node.to_string();
     for uri in [
         "/".to_string(),
@@ -219,7 +219,7 @@ async fn every_page_kind_keeps_the_accessibility_structure() {
         format!("/indicators/{KPI}?at={}", seq - 1),
         format!("/nodes/{node}"),
         "/changes".to_string(),
-        format!("/changes?department={}", planledger::portal::enc("情報推進課")),
+        format!("/changes?department={}", planledger::web::portal::enc("情報推進課")),
         format!("/events/{seq}"),
         "/verify".to_string(),
     ] {
@@ -239,7 +239,7 @@ async fn every_page_kind_keeps_the_accessibility_structure() {
 async fn a_target_revision_is_told_on_the_indicator_page_its_permalink_and_the_compare_page() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, seq) = seeded_and_revised(dir.path()).await;
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
     let ind = page(&app, &format!("/indicators/{KPI}")).await;
     assert!(ind.contains("目標値の改定"), "the timeline names the revision");
     assert!(ind.contains("<del>65%以上</del> → <ins>70%以上</ins>"), "old → new");
@@ -299,7 +299,7 @@ pub fn check_csv(text: &str, code: &str) -> Vec<csv::StringRecord> {
 async fn downloads_parse_back_at_any_point() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, seq) = seeded_and_revised(dir.path()).await;
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
     let now = get(&app, &format!("/plans/{SHINAGAWA}/download.csv")).await;
     assert_eq!(now.content_type, "text/csv; charset=utf-8");
     assert_eq!(now.disposition, format!("attachment; filename=\"{SHINAGAWA}.csv\""));
@@ -364,11 +364,11 @@ pub fn check_atom(xml: &str) -> Vec<(String, String)> {
 async fn atom_feeds_parse_and_link_to_event_permalinks() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, seq) = seeded_and_revised(dir.path()).await;
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
     let plan = get(&app, &format!("/feeds/plans/{SHINAGAWA}")).await;
     assert_eq!(plan.content_type, "application/atom+xml; charset=utf-8");
     let entries = check_atom(&plan.body);
-    assert_eq!(entries.len(), pages::CHANGES_LIMIT.min(planledger::portal::feed::FEED_LIMIT));
+    assert_eq!(entries.len(), pages::CHANGES_LIMIT.min(planledger::web::portal::atom::FEED_LIMIT));
     assert_eq!(entries[0].1, format!("/events/{seq}"), "newest first");
     let ids: std::collections::BTreeSet<_> = entries.iter().map(|e| e.0.clone()).collect();
     assert_eq!(ids.len(), entries.len(), "entry ids are unique");
@@ -376,10 +376,10 @@ async fn atom_feeds_parse_and_link_to_event_permalinks() {
 
     let ind = check_atom(&get(&app, &format!("/feeds/indicators/{KPI}")).await.body);
     assert_eq!(ind.first().map(|e| e.1.clone()), Some(format!("/events/{seq}")));
-    assert_eq!(ind.len(), ledger.records_for(&format!("indicator:{KPI}")).unwrap().len());
+    assert_eq!(ind.len(), ledger.records_for(&crate::support::entity(&format!("indicator:{KPI}"))).unwrap().len());
 
     let dept = ledger.read().state.nodes.values().find(|n| !n.departments.is_empty()).unwrap().departments[0].clone();
-    let d = get(&app, &format!("/feeds/departments/{}", planledger::portal::enc(&dept))).await;
+    let d = get(&app, &format!("/feeds/departments/{}", planledger::web::portal::enc(&dept))).await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.body);
     assert!(!check_atom(&d.body).is_empty());
     ledger.close();
@@ -396,7 +396,7 @@ async fn the_plan_list_and_the_changes_travel_in_time_too() {
     })
     .await
     .unwrap();
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
 
     let now = page(&app, "/").await;
     assert!(now.contains("banner banner-current"));
@@ -427,7 +427,7 @@ async fn the_plan_list_and_the_changes_travel_in_time_too() {
     let at = rows(&at);
     assert_eq!((at[0], at.len()), (100, pages::CHANGES_LIMIT));
     let recorded =
-        rows(&page(&app, &format!("/changes?as_of={}", planledger::portal::enc(&before.to_rfc3339()))).await);
+        rows(&page(&app, &format!("/changes?as_of={}", planledger::web::portal::enc(&before.to_rfc3339()))).await);
     assert_eq!(recorded[0], seq - 1, "the revision was recorded after that instant");
     let shinagawa = rows(&page(&app, &format!("/changes?plan={SHINAGAWA}&effective=2016-03-31")).await);
     assert!(shinagawa.is_empty(), "nothing of the plan was in force before 2016-04-01");
@@ -457,20 +457,20 @@ async fn a_change_to_an_item_without_departments_is_filed_under_its_ancestors() 
     let (p2, c2) = (parent.to_string(), child.clone());
     tokio::task::spawn_blocking(move || {
         let mut add = crate::support::add_node(&plan, &c2);
-        if let planledger::domain::Command::AddNode { parent, departments, .. } = &mut add {
+        if let planledger::core::domain::Command::AddNode { parent, departments, .. } = &mut add {
             *parent = Some(p2);
             departments.clear();
         }
         let mut r = crate::support::req(vec![add]);
-        r.meta.effective = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        r.meta.effective = NaiveDate::from_ymd_opt(2024, 4, 1);
         l.append_blocking(r).unwrap();
     })
     .await
     .unwrap();
-    let app = planledger::http::app(ledger.clone());
+    let app = planledger::web::app(ledger.clone());
     let all = page(&app, "/changes").await;
     assert!(all.contains(&child), "the new item is among all changes");
-    let changes = page(&app, &format!("/changes?department={}", planledger::portal::enc(&dept))).await;
+    let changes = page(&app, &format!("/changes?department={}", planledger::web::portal::enc(&dept))).await;
     assert!(changes.contains(&child), "the new item answers to its parent's department {dept}");
     ledger.close();
 }

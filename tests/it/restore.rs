@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
-use planledger::domain::model::{Detail, Meta, RestorePoint, RestoreScope};
-use planledger::domain::{Command, ErrorKind, IndicatorId, NodeId, PlanEvent, PlanId, State};
-use planledger::events::Record;
-use planledger::ledger::{AppendRequest, Ledger, LedgerError, verify_dir, verify_dir_open};
-use planledger::projection::restore::content;
-use planledger::projection::{history, replay};
-use planledger::restore::{RestoreError, RestoreOutcome, RestoreRequest, commit_blocking, prepare, restore_blocking};
+use planledger::core::compensate::content;
+use planledger::core::domain::model::{Detail, Meta, RestorePoint, RestoreScope};
+use planledger::core::domain::{Command, ErrorKind, IndicatorId, NodeId, PlanEvent, PlanId, State};
+use planledger::core::projection::{history, replay};
+use planledger::core::record::Record;
+use planledger::store::ledger::{AppendRequest, Ledger, LedgerError, Precondition, verify_dir, verify_dir_open};
+use planledger::store::restore::{
+    RestoreError, RestoreOutcome, RestoreRequest, commit_blocking, prepare, restore_blocking,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -160,7 +162,7 @@ fn random_command(rng: &mut StdRng) -> Command {
 
 fn meta_on(effective: NaiveDate) -> Meta {
     let mut m = meta(Some("見直し"));
-    m.effective = effective;
+    m.effective = Some(effective);
     m
 }
 
@@ -203,7 +205,8 @@ fn request(target: &str, to: &str, effective: NaiveDate) -> RestoreRequest {
         target: target.into(),
         to: to.into(),
         meta: Meta { reason: Some("誤った改定の取消し".into()), ..meta_on(effective) },
-        expected_version: None,
+        kind: None,
+        precondition: Precondition::None,
         dry_run: false,
         principal: None,
     }
@@ -320,14 +323,7 @@ fn check_restore(ledger: &Ledger, req: &RestoreRequest, case: &str) -> &'static 
 
 fn build_random_ledger(rng: &mut StdRng, ledger: &Ledger, steps: usize) {
     let m = meta_on(NaiveDate::from_ymd_opt(2016, 4, 1).unwrap());
-    let first = |c: Command| {
-        ledger.append_blocking(AppendRequest {
-            commands: vec![c],
-            meta: m.clone(),
-            expected_version: None,
-            idempotency_key: None,
-        })
-    };
+    let first = |c: Command| ledger.append_blocking(AppendRequest::new(vec![c], m.clone()));
     // Another plan, whose content every restore of p must leave alone.
     first(create_plan("q")).unwrap();
     first(add_node("q", "q.n")).unwrap();
@@ -344,12 +340,7 @@ fn build_random_ledger(rng: &mut StdRng, ledger: &Ledger, steps: usize) {
             let records = ledger.records(0, u64::MAX).unwrap();
             let seq = rng.gen_range(3..records.len() as u64);
             let c = Command::NameVersion { plan: "p".into(), name: format!("v{seq}"), seq: seq.to_string() };
-            let _ = ledger.append_blocking(AppendRequest {
-                commands: vec![c],
-                meta: m.clone(),
-                expected_version: None,
-                idempotency_key: None,
-            });
+            let _ = ledger.append_blocking(AppendRequest::new(vec![c], m.clone()));
         } else if roll < 7 {
             // Restores inside the history too, so later restores go back across earlier ones.
             let records = ledger.records(0, u64::MAX).unwrap();
@@ -360,12 +351,7 @@ fn build_random_ledger(rng: &mut StdRng, ledger: &Ledger, steps: usize) {
             if rng.gen_bool(0.1) {
                 ms.reason = None;
             }
-            let _ = ledger.append_blocking(AppendRequest {
-                commands: vec![random_command(rng)],
-                meta: ms,
-                expected_version: None,
-                idempotency_key: None,
-            });
+            let _ = ledger.append_blocking(AppendRequest::new(vec![random_command(rng)], ms));
         }
     }
     // q moves on too, after p's story, so that seqs of p are not contiguous.
@@ -461,7 +447,7 @@ fn req(target: &str, to: &str) -> RestoreRequest {
     request(target, to, NaiveDate::from_ymd_opt(2017, 4, 1).unwrap())
 }
 
-fn refused(r: Result<RestoreOutcome, RestoreError>) -> planledger::domain::DomainError {
+fn refused(r: Result<RestoreOutcome, RestoreError>) -> planledger::core::domain::DomainError {
     match r {
         Err(RestoreError::Refused(e)) => e,
         other => panic!("expected a refusal, got {other:?}"),
@@ -522,14 +508,18 @@ fn refused_restores_change_nothing() {
     append(&l, Command::ReviseNodeText { node: "p.a".into(), text: "その間の改訂".into() }).unwrap();
     let head = l.head();
     match commit_blocking(&l, prepared) {
-        Err(RestoreError::Ledger(LedgerError::VersionConflict { expected, current, .. })) => {
-            assert_eq!(current, expected + 1)
+        Err(RestoreError::Ledger(LedgerError::VersionConflict {
+            expected: Precondition::Versions(v),
+            current,
+            ..
+        })) => {
+            assert_eq!(current, Some(v[0] + 1))
         }
         other => panic!("expected a version conflict, got {other:?}"),
     }
     assert_eq!(l.head(), head, "nothing of the restore was appended");
     // A stale expected version refuses the whole restore.
-    let stale = RestoreRequest { expected_version: Some(1), ..req("p", "version:adopted") };
+    let stale = RestoreRequest { precondition: Precondition::Versions(vec![1]), ..req("p", "version:adopted") };
     assert!(matches!(restore_blocking(&l, &stale), Err(RestoreError::Ledger(LedgerError::VersionConflict { .. }))));
     assert_eq!(l.head(), head);
 }
@@ -542,15 +532,15 @@ fn restore_to_a_version_name_records_the_name_and_its_seq() {
     let out = restore_blocking(&l, &req("p", "adopted")).unwrap();
     assert_eq!(out.to, RestorePoint::Version { name: "adopted".into(), seq: adopted });
     let records = l.records(0, u64::MAX).unwrap();
-    let past = replay(&records, Some(planledger::projection::Point::Seq(adopted)));
+    let past = replay(&records, Some(planledger::core::projection::Point::Seq(adopted)));
     assert_eq!(content(&l.read().state, &pid(), &RestoreScope::Plan), content(&past, &pid(), &RestoreScope::Plan));
     // The plan's history shows the change and the restore; the indicator's shows the compensating revision, with
     // the restore's reason.
-    let h = history(&l.records_for("plan:p").unwrap());
+    let h = history(&l.records_for(&crate::support::entity("plan:p")).unwrap());
     let last = h.last().unwrap();
     assert_eq!(last.source.event, "Restored");
     assert_eq!(last.changes[0].new.as_deref(), Some("plan p to version \"adopted\" (seq 4)（3 compensating events）"));
-    let hi = history(&l.records_for("indicator:p.i").unwrap());
+    let hi = history(&l.records_for(&crate::support::entity("indicator:p.i")).unwrap());
     let revisions: Vec<_> = hi.iter().filter(|e| e.source.event == "TargetRevised").collect();
     assert_eq!(revisions.len(), 2);
     assert_eq!(revisions[1].source.reason.as_deref(), Some("誤った改定の取消し"));
@@ -575,7 +565,7 @@ fn restoring_a_retired_node_brings_it_back_and_a_second_restore_finds_nothing_to
     assert_eq!(untouchable(&after, &scope), untouchable(&before, &scope));
     assert_eq!(after.nodes[&NodeId::new("p.a").unwrap()].text, "改訂");
     // The node's own history has the restore.
-    let h = history(&l.records_for("node:p.b").unwrap());
+    let h = history(&l.records_for(&crate::support::entity("node:p.b")).unwrap());
     assert_eq!(h.iter().map(|e| e.source.event).collect::<Vec<_>>().last(), Some(&"Restored"));
     let head = l.head();
     let e = refused(restore_blocking(&l, &req("p.b", "adopted")));
@@ -612,7 +602,7 @@ fn actuals_status_and_versions_are_never_restored_away() {
     restore_blocking(&l, &req("p", &adopted.to_string())).unwrap();
     let s = l.read();
     let p = &s.state.plans[&pid()];
-    assert_eq!(p.status, planledger::domain::model::PlanStatus::Superseded);
+    assert_eq!(p.status, planledger::core::domain::model::PlanStatus::Superseded);
     assert!(p.versions.contains_key("later"));
     assert_eq!(s.state.indicators[&IndicatorId::new("p.i").unwrap()].actuals.len(), 1);
 }

@@ -11,14 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use planledger::domain::model::PlanStatus;
-use planledger::domain::state::Node;
-use planledger::domain::value::{Comparator, Target};
-use planledger::domain::{FiscalYear, NodeId, PlanId, State};
-use planledger::ledger::{Ledger, split_lines, verify_dir};
-use planledger::plantable::{build_ledger, load};
-use planledger::projection::view::target_with_unit;
-use planledger::projection::{NodeView, history, view_plan};
+use planledger::core::domain::model::PlanStatus;
+use planledger::core::domain::state::Node;
+use planledger::core::domain::value::{Comparator, Target};
+use planledger::core::domain::{FiscalYear, NodeId, PlanId, State};
+use planledger::core::plantable::{build_ledger, load};
+use planledger::core::projection::view::target_with_unit;
+use planledger::core::projection::{NodeView, history, view_plan};
+use planledger::core::record::split_lines;
+use planledger::store::ledger::{Ledger, verify_dir};
 
 /// The seed manifest as it must read: plan tables in chain order, each with its ledger file.
 const SEEDS: [(&str, &str); 5] = [
@@ -1015,12 +1016,12 @@ fn meguro_sheet_is_the_earlier_stage() {
     }
 
     let indicators: Vec<_> = state.indicators.values().filter(|i| i.plan == kento.id && !i.retired).collect();
-    let find = |pred: &dyn Fn(&planledger::domain::state::Indicator) -> bool, what: &str| {
+    let find = |pred: &dyn Fn(&planledger::core::domain::state::Indicator) -> bool, what: &str| {
         let found: Vec<_> = indicators.iter().filter(|i| pred(i)).collect();
         assert_eq!(found.len(), 1, "{MEGURO_2019}: one indicator for {what}, found {}", found.len());
         *found[0]
     };
-    let actuals = |i: &planledger::domain::state::Indicator| -> Vec<(u16, String)> {
+    let actuals = |i: &planledger::core::domain::state::Indicator| -> Vec<(u16, String)> {
         i.actuals.iter().map(|(y, a)| (y.year(), a.value.grouped())).collect()
     };
 
@@ -1080,7 +1081,7 @@ fn history_of_a_shinagawa_kpi_names_the_transcription() {
         assert_eq!(found.len(), 1);
         found[0].clone()
     };
-    let records = ledger.records_for(&format!("indicator:{id}")).expect("records");
+    let records = ledger.records_for(&crate::support::entity(&format!("indicator:{id}"))).expect("records");
     let entries = history(&records);
     ledger.close();
 

@@ -3,11 +3,11 @@
 //! a full replay of the log — across restarts, late arrivals that make snapshots stale, and damaged cache entries.
 
 use chrono::{Duration, NaiveDate};
-use planledger::domain::{Command, PlanId, State};
-use planledger::ledger::{AppendRequest, Ledger};
-use planledger::log::SnapshotPos;
-use planledger::projection::{Point, replay};
-use planledger::timetravel::plan_slice;
+use planledger::core::domain::{Command, PlanId, State};
+use planledger::core::projection::{Point, replay};
+use planledger::store::CachePos;
+use planledger::store::cache::plan_slice;
+use planledger::store::ledger::{AppendRequest, Ledger};
 use proptest::prelude::*;
 
 use crate::support::{create_plan, meta};
@@ -145,13 +145,8 @@ fn check_points(ledger: &Ledger, seq: u8, day: u8, as_of: u8) -> Result<(), Test
 
 fn write(ledger: &Ledger, plan: u8, day: u8, cmd: Command) {
     let mut m = meta(Some("見直し"));
-    m.effective = date(day);
-    let _ = ledger.append_blocking(AppendRequest {
-        commands: vec![cmd],
-        meta: m,
-        expected_version: None,
-        idempotency_key: None,
-    });
+    m.effective = Some(date(day));
+    let _ = ledger.append_blocking(AppendRequest::new(vec![cmd], m));
     let _ = plan;
 }
 
@@ -179,10 +174,9 @@ proptest! {
                     ledger.set_snapshot_every(every);
                 }
                 Op::Damage { plan, seq, day } => {
-                    let log = ledger.log();
-                    for pos in [SnapshotPos::Seq(seq as u64), SnapshotPos::InForce(date(day), u64::MAX)] {
-                        if let Some((at, _)) = log.snapshot_floor(plan_name(plan), pos).unwrap() {
-                            log.snapshot_put(plan_name(plan), at, b"PLSN garbage").unwrap();
+                    for pos in [CachePos::Seq(seq as u64), CachePos::InForce(date(day), u64::MAX)] {
+                        if let Some((at, _)) = ledger.cached_floor(plan_name(plan), pos).unwrap() {
+                            ledger.plant_cache_entry(plan_name(plan), at, b"PLSN garbage").unwrap();
                         }
                     }
                 }
@@ -236,7 +230,7 @@ fn a_late_arrival_makes_later_in_force_snapshots_stale() {
     let on = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
     let (text, from) = text_on(on);
     assert_eq!(text, "二〇一七年度本文");
-    assert!(matches!(from, Some(SnapshotPos::InForce(d, _)) if d == date(5)), "{from:?}");
+    assert!(matches!(from, Some(CachePos::InForce(d, _)) if d == date(5)), "{from:?}");
     // Recorded now, in force from 1 October 2016: before both revisions, so on 1 June 2017 the 2017 text still
     // holds, and on 1 January 2017 the late text does.
     write(&ledger, 0, 3, Command::ReviseNodeText { node: "p.n0".into(), text: "遡及本文".into() });
@@ -244,7 +238,7 @@ fn a_late_arrival_makes_later_in_force_snapshots_stale() {
     assert_eq!(text_on(NaiveDate::from_ymd_opt(2017, 1, 1).unwrap()).0, "遡及本文");
     // Blame on the effective axis names the change in force, not the one recorded last.
     let records = ledger.records(0, u64::MAX).unwrap();
-    let rows = planledger::projection::blame(&records, &plan, Some(Point::Effective(on)));
+    let rows = planledger::core::projection::blame(&records, &plan, Some(Point::Effective(on)));
     let text_row = rows.iter().find(|r| r.what.contains("本文")).unwrap();
     assert_eq!((text_row.value.as_str(), text_row.set_by.seq), ("二〇一七年度本文", 2));
     // The stale snapshots were dropped: the one used now is at or before the late change's position.
@@ -274,7 +268,7 @@ fn an_older_store_gets_its_timeline_on_open() {
         db.flush().unwrap();
     }
     let ledger = Ledger::open(dir.path()).unwrap();
-    assert_eq!(ledger.log().late_since("p", 0).unwrap(), vec![(3, date(3))]);
+    assert_eq!(ledger.late_arrivals("p", 0).unwrap(), vec![(3, date(3))]);
     let plan = PlanId::new("p").unwrap();
     let records = ledger.records(0, u64::MAX).unwrap();
     for day in 0..8 {
@@ -299,9 +293,8 @@ fn cache_verify_finds_a_forged_snapshot() {
     }
     ledger.warm().unwrap();
     let plan = PlanId::new("p").unwrap();
-    let log = ledger.log();
-    let pos = SnapshotPos::Seq(3);
-    let bytes = log.snapshot_at("p", pos).unwrap().expect("a seq snapshot after the plan's fourth event");
+    let pos = CachePos::Seq(3);
+    let bytes = ledger.cached_at("p", pos).unwrap().expect("a seq snapshot after the plan's fourth event");
     // Header: magic 4, format 4, built_len 8, seq 8, event hash 32, checksum 32; then the LZ4 payload.
     let json = lz4_flex::decompress_size_prepended(&bytes[88..]).unwrap();
     let forged_json = String::from_utf8(json).unwrap().replace("本文二", "改ざん");
@@ -309,7 +302,7 @@ fn cache_verify_finds_a_forged_snapshot() {
     let mut forged = bytes[..56].to_vec();
     forged.extend_from_slice(blake3::hash(&payload).as_bytes());
     forged.extend_from_slice(&payload);
-    log.snapshot_put("p", pos, &forged).unwrap();
+    ledger.plant_cache_entry("p", pos, &forged).unwrap();
     let text_at =
         |s: u64| ledger.plan_at(&plan, Some(Point::Seq(s))).unwrap().state.nodes.values().next().unwrap().text.clone();
     assert_eq!(text_at(3), "改ざん", "the forgery passes the checks made before use");

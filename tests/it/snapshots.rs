@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use planledger::domain::PlanId;
-use planledger::ledger::split_lines;
-use planledger::published::{CheckedLedger, SNAPSHOT_FORMAT, relative_path};
+use planledger::core::domain::PlanId;
+use planledger::core::published::{CheckedLedger, SNAPSHOT_FORMAT, relative_path};
+use planledger::core::record::split_lines;
 use serde_json::Value;
 
 use crate::support::bin;

@@ -1,21 +1,21 @@
 //! Helpers shared by the integration tests.
 
 use chrono::NaiveDate;
-use planledger::domain::Command;
-use planledger::domain::model::{Actor, Meta};
-use planledger::ledger::{AppendRequest, Appended, Ledger, LedgerError};
+use planledger::core::domain::Command;
+use planledger::core::domain::model::{Actor, Meta};
+use planledger::store::ledger::{AppendRequest, Appended, Ledger, LedgerError};
 
 pub fn meta(reason: Option<&str>) -> Meta {
     Meta {
         actor: Actor { id: "clerk".into(), name: "企画課 担当".into(), department: "企画課".into() },
         authority: Some("庁議".into()),
         reason: reason.map(str::to_string),
-        effective: NaiveDate::from_ymd_opt(2016, 4, 1).unwrap(),
+        effective: NaiveDate::from_ymd_opt(2016, 4, 1),
     }
 }
 
 pub fn req(commands: Vec<Command>) -> AppendRequest {
-    AppendRequest { commands, meta: meta(Some("test")), expected_version: None, idempotency_key: None }
+    AppendRequest::new(commands, meta(Some("test")))
 }
 
 pub fn append(l: &Ledger, c: Command) -> Result<Appended, LedgerError> {
@@ -84,5 +84,16 @@ pub fn open_sled(dir: &std::path::Path) -> sled::Db {
             }
             Err(e) => panic!("opening the sled store: {e}"),
         }
+    }
+}
+
+/// The typed entity a stored index key (`plan:…`, `node:…`, `indicator:…`) names.
+pub fn entity(key: &str) -> planledger::core::domain::Entity {
+    use planledger::core::domain::{Entity, IndicatorId, NodeId, PlanId};
+    match key.split_once(':') {
+        Some(("plan", id)) => Entity::Plan(PlanId::new(id).unwrap()),
+        Some(("node", id)) => Entity::Node(NodeId::new(id).unwrap()),
+        Some(("indicator", id)) => Entity::Indicator(IndicatorId::new(id).unwrap()),
+        _ => panic!("not an entity key: {key}"),
     }
 }

@@ -2,7 +2,8 @@
 
 use std::process::Command;
 
-use planledger::ledger::{Ledger, split_lines};
+use planledger::core::record::split_lines;
+use planledger::store::ledger::Ledger;
 use rand::{Rng, SeedableRng};
 
 use crate::support::bin;

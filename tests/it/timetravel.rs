@@ -2,19 +2,18 @@
 //! event behind every current value, and effective dates that arrive out of order.
 
 use chrono::NaiveDate;
-use planledger::domain::{Command, PlanId};
-use planledger::ledger::{AppendRequest, Ledger, split_lines};
-use planledger::projection::diff::DiffKind;
-use planledger::projection::{self, Point, blame, diff, parse_point, replay, view_plan};
+use planledger::core::domain::{Command, PlanId};
+use planledger::core::projection::diff::DiffKind;
+use planledger::core::projection::{self, Point, blame, diff, parse_point, replay, view_plan};
+use planledger::core::record::split_lines;
+use planledger::store::ledger::{AppendRequest, Ledger};
 
 use crate::support::{add_node, bin, create_plan, define, meta, set_target};
 
 fn at(l: &Ledger, cmd: Command, effective: (i32, u32, u32), reason: Option<&str>) -> u64 {
     let mut m = meta(reason);
-    m.effective = NaiveDate::from_ymd_opt(effective.0, effective.1, effective.2).unwrap();
-    let out = l
-        .append_blocking(AppendRequest { commands: vec![cmd], meta: m, expected_version: None, idempotency_key: None })
-        .unwrap();
+    m.effective = NaiveDate::from_ymd_opt(effective.0, effective.1, effective.2);
+    let out = l.append_blocking(AppendRequest::new(vec![cmd], m)).unwrap();
     out.events[0].seq.0
 }
 
@@ -90,7 +89,7 @@ fn diff_and_blame_cite_the_events_between_two_points() {
     // Recorded last but in force from 2016: a retroactive correction of the 2017 target.
     let retro = at(&l, set_target("i", "2017", "55以上"), (2016, 10, 1), Some("遡及訂正"));
 
-    let records = l.records_for("plan:p").unwrap();
+    let records = l.records_for(&crate::support::entity("plan:p")).unwrap();
     let plan = l.read().state.plans[&pid()].clone();
     let from = parse_point("from", "adopted 2016-04-01", &plan).unwrap();
     assert_eq!(from, Some(Point::Seq(adopted)));
@@ -173,7 +172,7 @@ fn diff_and_blame_cite_the_events_between_two_points() {
 fn each_seed_event_is_the_only_cause_of_the_differences_it_makes() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
     let lines = split_lines(&std::fs::read(root.join("01-shinagawa-jisshi-4.jsonl")).unwrap()).unwrap();
-    let records: Vec<_> = lines.iter().map(|l| planledger::events::Record::decode(l).unwrap()).collect();
+    let records: Vec<_> = lines.iter().map(|l| planledger::core::record::Record::decode(l).unwrap()).collect();
     let plan = PlanId::new("shinagawa-jisshi-4").unwrap();
     for k in 1..records.len() as u64 {
         let d = diff(&records, &plan, Some(Point::Seq(k - 1)), Some(Point::Seq(k)));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use planledger::audit::merkle::{
+use planledger::core::audit::merkle::{
     MemoryTree, Rfc6962Sha256, consistency_proof, inclusion_proof, root, verify_consistency, verify_inclusion,
 };
 use serde::Deserialize;

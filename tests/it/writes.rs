@@ -4,10 +4,10 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use planledger::domain::{Command, Role};
-use planledger::ledger::Ledger;
-use planledger::log::Head;
-use planledger::tokens::TokenSpec;
+use planledger::core::domain::{Command, Role};
+use planledger::store::Head;
+use planledger::store::ledger::Ledger;
+use planledger::store::tokens::TokenSpec;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -128,7 +128,7 @@ fn ledger() -> (tempfile::TempDir, Ledger, Tokens, Router) {
     let l = Ledger::create(dir.path(), Some("planledger.test/writes")).unwrap();
     tokio::task::block_in_place(|| fixture(&l));
     let t = tokens(&l);
-    let app = planledger::http::app(l.clone());
+    let app = planledger::web::app(l.clone());
     (dir, l, t, app)
 }
 
@@ -316,8 +316,9 @@ fn close(l: Ledger) {
 async fn every_write_endpoint_for_every_role() {
     // Every route that appends is covered by a case.
     let covered: Vec<String> = CASES.iter().map(|(_, p, _)| fill(p, true)).collect();
-    for (method, path) in planledger::http::ROUTES {
-        if *method != "post" || path.starts_with("/api/tokens") {
+    for (method, path) in planledger::web::api::served() {
+        let (method, path) = (method.as_str(), path.as_str());
+        if method != "post" || path.starts_with("/api/tokens") {
             continue;
         }
         let shape = |p: &str| -> Vec<String> {
@@ -655,7 +656,7 @@ async fn admins_manage_tokens_over_http_and_a_revoked_token_is_refused_at_once()
     assert!(!list.text().contains(&secret) && !list.text().contains("plt_"), "a secret was listed");
     assert_eq!(list.json().as_array().unwrap().len(), 5);
     // The store holds no secret either.
-    for (hash, bytes) in l.log().tokens().unwrap() {
+    for (hash, bytes) in l.stored_tokens().unwrap() {
         assert!(!String::from_utf8_lossy(&bytes).contains("plt_"));
         assert_ne!(hash.to_vec(), secret.as_bytes().to_vec());
     }
@@ -717,6 +718,6 @@ fn token_commands_of_the_cli() {
     assert_eq!(run(&["token", "revoke", "editor-road"]).0, 2, "no live token has that name any more");
     // What the server will see: the secret names a revoked token.
     let l = Ledger::open(dir.path()).unwrap();
-    assert!(matches!(l.authenticate(&secret).unwrap(), planledger::tokens::Authenticated::Revoked(_)));
+    assert!(matches!(l.authenticate(&secret).unwrap(), planledger::store::tokens::Authenticated::Revoked(_)));
     l.close();
 }

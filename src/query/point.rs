@@ -1,0 +1,83 @@
+//! The point parameters every front end takes (`at`, `as_of`, `effective`, `version`: at most one), read the same
+//! way for the API, the portal and the CLI, so that a point means the same and is refused with the same words
+//! everywhere.
+
+use crate::core::domain::DomainError;
+use crate::core::domain::state::Plan;
+use crate::core::projection::{self, Point};
+
+/// The names of the point parameters, in the order they are documented.
+pub const POINT_PARAMS: [&str; 4] = ["at", "as_of", "effective", "version"];
+
+/// A point as given: at most one parameter and its text, not yet resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PointSpec {
+    /// The parameter's name and its value as given; `None` is now.
+    pub given: Option<(String, String)>,
+}
+
+impl PointSpec {
+    /// Reads the point parameters from a query's `(name, value)` pairs: at most one may be given, else the
+    /// refusal names every one that was (`"field": "at,version"`).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, DomainError> {
+        let mut given: Vec<(String, String)> = Vec::new();
+        for (k, v) in pairs {
+            if POINT_PARAMS.contains(&k) && !given.iter().any(|(g, _)| g == k) {
+                given.push((k.to_string(), v.to_string()));
+            }
+        }
+        if given.len() > 1 {
+            let mut names: Vec<&str> = given.iter().map(|(k, _)| k.as_str()).collect();
+            names.sort_by_key(|n| POINT_PARAMS.iter().position(|p| p == n));
+            return Err(DomainError::invalid(names.join(","), "give at most one of at, as_of, effective and version"));
+        }
+        Ok(Self { given: given.pop() })
+    }
+
+    /// The point on a page or command about one plan: a version name is resolved against `plan`.
+    pub fn resolve(&self, plan: &Plan) -> Result<Option<Point>, DomainError> {
+        self.resolve_with(Some(plan))
+    }
+
+    /// The point of a read about no one plan (every plan, the change log): a version name belongs to one plan and
+    /// is refused.
+    pub fn resolve_global(&self) -> Result<Option<Point>, DomainError> {
+        self.resolve_with(None)
+    }
+
+    fn resolve_with(&self, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
+        let Some((k, v)) = &self.given else { return Ok(None) };
+        Ok(Some(match k.as_str() {
+            "at" => Point::Seq(
+                v.trim().parse::<u64>().map_err(|_| DomainError::invalid("at", format!("{v:?} is not a seq")))?,
+            ),
+            "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
+            "effective" => Point::Effective(projection::parse_effective("effective", v)?),
+            _ => match plan {
+                Some(plan) => projection::version_point("version", plan, v)?,
+                None => {
+                    return Err(DomainError::invalid(
+                        "version",
+                        "version names belong to one plan; give the version on that plan's page",
+                    ));
+                }
+            },
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_one_point_and_the_refusal_names_them_all() {
+        let e = PointSpec::from_pairs([("version", "v1"), ("at", "3"), ("x", "y")]).unwrap_err();
+        assert_eq!(e.field, "at,version");
+        let p = PointSpec::from_pairs([("at", "3"), ("x", "y")]).unwrap();
+        assert_eq!(p.resolve_global().unwrap(), Some(Point::Seq(3)));
+        assert_eq!(PointSpec::default().resolve_global().unwrap(), None);
+        assert_eq!(PointSpec::from_pairs([("version", "v")]).unwrap().resolve_global().unwrap_err().field, "version");
+        assert_eq!(PointSpec::from_pairs([("at", "x")]).unwrap().resolve_global().unwrap_err().field, "at");
+    }
+}

@@ -1,0 +1,484 @@
+//! The ledger service: one writer thread that decides commands, assigns contiguous seqs, commits concurrent
+//! requests together (group commit), and publishes them to readers only once they are durable.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::core::audit::merkle::{self, ProofError};
+use crate::core::audit::{BUNDLE_FORMAT, Bundle, ConsistencyProof, InclusionProof, LedgerHasher, b64, leaf_of};
+use crate::core::domain::{Command, Denied, DomainError, Entity, EventHash, Meta, PlanId, Principal, Seq, State};
+use crate::core::record::{Record, VerifyError};
+use crate::store::log::{Head, Log, LogError};
+
+mod verify;
+mod writer;
+
+pub use verify::{VerifyFailure, VerifyReport, verify_dir, verify_dir_open, verify_dir_with};
+use writer::Writer;
+
+/// Most requests folded into one commit.
+pub(super) const MAX_BATCH: usize = 4096;
+
+/// What a write's caller expects of the plan it writes to (HTTP `If-Match`), judged by the writer after
+/// idempotency (so that an exact retry of a write that went through replays its outcome) and before deciding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Precondition {
+    /// No expectation.
+    #[default]
+    None,
+    /// The plan must exist (`If-Match: *`).
+    Exists,
+    /// The plan must be at one of these versions (empty: no version can match).
+    Versions(Vec<u64>),
+    /// The plan must be at a version one of these (plan id, version) tags names for it; a tag of another plan
+    /// never matches (HTTP `If-Match` with the plan ETags the API answers).
+    Tagged(Vec<(String, u64)>),
+}
+
+impl Precondition {
+    /// Whether `plan` at `current` (`None`: there is no such plan) satisfies the expectation.
+    pub fn admits(&self, plan: &PlanId, current: Option<u64>) -> bool {
+        match (self, current) {
+            (Precondition::None, _) => true,
+            (Precondition::Exists, c) => c.is_some(),
+            (Precondition::Versions(vs), Some(c)) => vs.contains(&c),
+            (Precondition::Tagged(tags), Some(c)) => tags.iter().any(|(p, v)| p == plan.as_str() && *v == c),
+            (Precondition::Versions(_) | Precondition::Tagged(_), None) => false,
+        }
+    }
+}
+
+/// Longest idempotency key taken, in visible ASCII characters (the caller's scope not counted).
+pub const IDEMPOTENCY_KEY_MAX: usize = 128;
+
+/// A retry key: the caller's `key`, unique within `scope` (an API token's id, so two callers' keys never meet;
+/// empty at the console).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+}
+
+impl IdempotencyKey {
+    pub fn new(scope: impl Into<String>, key: impl Into<String>) -> Self {
+        Self { scope: scope.into(), key: key.into() }
+    }
+
+    /// Why the key is not one the ledger takes, if it is not: 1 to [`IDEMPOTENCY_KEY_MAX`] visible ASCII characters.
+    pub fn problem(&self) -> Option<String> {
+        if self.key.is_empty() || self.key.len() > IDEMPOTENCY_KEY_MAX {
+            return Some(format!("must be 1 to {IDEMPOTENCY_KEY_MAX} characters"));
+        }
+        if !self.key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Some("must be visible ASCII without spaces".into());
+        }
+        None
+    }
+
+    /// The stored key: the scope and the key, so keys of different callers are different records.
+    fn stored(&self) -> String {
+        if self.scope.is_empty() { self.key.clone() } else { format!("{}:{}", self.scope, self.key) }
+    }
+}
+
+/// A request to append the events of one or more commands on one plan, atomically. Everything about it is judged
+/// by the writer, in this order: the idempotency key (an exact retry replays the first outcome), the plan it is
+/// addressed to, the precondition, then each command's authorization and rules against the state it meets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppendRequest {
+    pub commands: Vec<Command>,
+    /// Who, on what authority, why and from when; an `effective` of `None` is today in Japan by the writer's
+    /// clock, the clock that stamps `recorded_at`.
+    pub meta: Meta,
+    /// The plan the request is addressed to (a batch names it in its path): every command must concern it, and it
+    /// must exist unless the first command creates it. Refusals of an addressed request name the command as
+    /// `commands[i]`.
+    pub plan: Option<PlanId>,
+    pub precondition: Precondition,
+    /// A retry with the same key returns the original outcome instead of appending again.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Set by the restore orchestration only: a `RecordRestore` command is taken in such a request alone.
+    pub restore: bool,
+}
+
+impl AppendRequest {
+    /// A request with no plan address, no precondition and no idempotency key.
+    pub fn new(commands: Vec<Command>, meta: Meta) -> Self {
+        Self { commands, meta, plan: None, precondition: Precondition::None, idempotency_key: None, restore: false }
+    }
+
+    /// The request, refused unless the plan is at `version`.
+    pub fn expecting(mut self, version: Option<u64>) -> Self {
+        if let Some(v) = version {
+            self.precondition = Precondition::Versions(vec![v]);
+        }
+        self
+    }
+
+    pub fn with_key(mut self, key: Option<IdempotencyKey>) -> Self {
+        self.idempotency_key = key;
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendedEvent {
+    pub seq: Seq,
+    pub hash: EventHash,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appended {
+    pub plan: PlanId,
+    pub events: Vec<AppendedEvent>,
+    /// The plan's version after the append.
+    pub version: u64,
+    /// True when this is the stored outcome of an earlier request with the same idempotency key.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// Why the ledger refused or failed a request. Each variant says the HTTP status the API answers it with; the
+/// mapping in `web::problem` is exhaustive.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// A command breaks a rule (400 invalid, 404 not found, 409 conflict, by the error's kind). `command` is the
+    /// command's index in a batch (several commands, or a request addressed to a plan), whose refusals name
+    /// `commands[i].field`.
+    #[error("refused: {error}")]
+    Refused { command: Option<usize>, error: DomainError },
+    /// The principal the request was made for may not append this command (403).
+    #[error("forbidden: {denied}")]
+    Forbidden { command: Option<usize>, denied: Denied },
+    /// The precondition does not hold (412, with the plan's current version and its ETag).
+    #[error("{}", conflict_text(.plan, .expected, .current))]
+    VersionConflict { plan: PlanId, expected: Precondition, current: Option<u64> },
+    /// The idempotency key was used before for a different request (422).
+    #[error("idempotency key {key:?} was already used for a different request")]
+    IdempotencyMismatch { key: String },
+    /// The idempotency key is not one the ledger takes (400 on `Idempotency-Key`).
+    #[error("the idempotency key {reason}")]
+    BadIdempotencyKey { reason: String },
+    /// Imported lines do not continue this ledger or fail verification (400; not offered over HTTP).
+    #[error("import refused at {0}")]
+    Import(VerifyError),
+    /// A proof was asked for sizes or seqs the tree does not have (400 on the parameter at fault).
+    #[error("{0}")]
+    Proof(#[from] ProofError),
+    /// The store could not make the batch durable (a full or failing disk): nothing of it was appended, the writer
+    /// went back to the last durable state, and a retry may succeed (503 with `Retry-After`).
+    #[error("the ledger could not commit (nothing was appended; retry later): {cause}")]
+    CommitFailed { cause: String },
+    /// Storage failed or the stored data is damaged (500; `Exists` is 409).
+    #[error(transparent)]
+    Store(#[from] LogError),
+    /// The writer has stopped: the ledger is closing (503).
+    #[error("the ledger's writer has stopped")]
+    Closed,
+}
+
+fn conflict_text(plan: &PlanId, expected: &Precondition, current: &Option<u64>) -> String {
+    let want = match expected {
+        Precondition::None => "nothing".to_string(),
+        Precondition::Exists => "that it exists".to_string(),
+        Precondition::Versions(vs) if vs.is_empty() => "a version no tag names".to_string(),
+        Precondition::Versions(vs) => {
+            format!("version {}", vs.iter().map(u64::to_string).collect::<Vec<_>>().join(" or "))
+        }
+        Precondition::Tagged(tags) => {
+            let vs: Vec<String> = tags.iter().filter(|(p, _)| p == plan.as_str()).map(|(_, v)| v.to_string()).collect();
+            if vs.is_empty() { "a version no tag names".to_string() } else { format!("version {}", vs.join(" or ")) }
+        }
+    };
+    match current {
+        Some(c) => format!("version conflict on plan {plan}: it is at version {c}, the request expected {want}"),
+        None => format!("version conflict on plan {plan}: expected {want}, but there is no such plan"),
+    }
+}
+
+/// A clock: the writer stamps `recorded_at` with it and takes the default effective date from it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How a ledger is opened; `Default` is the system clock and no injected faults.
+#[derive(Clone, Default)]
+pub struct LedgerOptions {
+    /// The writer's clock (default: the system clock).
+    pub clock: Option<Clock>,
+    /// Storage faults to inject, for fault drills and tests.
+    pub faults: Option<Arc<crate::store::log::Faults>>,
+}
+
+/// What readers see: the state and head as of the last durable commit.
+pub struct Durable {
+    pub state: State,
+    pub head: Head,
+    pub last_recorded: Option<DateTime<Utc>>,
+    /// The signed checkpoint of the tree of `head.len` events.
+    pub checkpoint: String,
+}
+
+pub(super) enum Job {
+    Append(Box<(AppendRequest, Option<Principal>)>, oneshot::Sender<Result<Appended, LedgerError>>),
+    Import(Vec<Vec<u8>>, oneshot::Sender<Result<Head, LedgerError>>),
+}
+
+pub(super) struct Shared {
+    pub(super) log: Log,
+    /// Plan events between two projection snapshots on one axis (see `timetravel`).
+    snapshot_every: std::sync::atomic::AtomicU64,
+    pub(super) durable: RwLock<Durable>,
+    pub(super) visible: watch::Sender<u64>,
+    /// The clock that stamps `recorded_at`; "today" everywhere is the date in Japan by this clock.
+    pub(super) clock: Clock,
+}
+
+/// The open ledger. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Job>,
+    writer: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Ledger {
+    /// Today's date in Japan by the ledger's clock: the day a change recorded now takes effect by default, and the
+    /// day against which a plan's phase (in force, prospective) is judged.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::core::domain::time::jst_date((self.shared.clock)())
+    }
+
+    /// Creates a new ledger whose checkpoints carry `origin` (a generated one when `None`).
+    pub fn create(dir: &Path, origin: Option<&str>) -> Result<Self, LedgerError> {
+        Self::start(Log::create(dir, origin)?, LedgerOptions::default())
+    }
+
+    /// Opens the data dir: checks the stored head and checkpoint, folds every event into the current state, starts
+    /// the writer.
+    pub fn open(dir: &Path) -> Result<Self, LedgerError> {
+        Self::open_with(dir, LedgerOptions::default())
+    }
+
+    /// [`open`](Self::open) with a clock and injected faults.
+    pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
+        let mut log = Log::open(dir)?;
+        log.set_faults(options.faults.clone());
+        Self::start(log, options)
+    }
+
+    fn start(log: Log, options: LedgerOptions) -> Result<Self, LedgerError> {
+        let dir = log.dir().to_path_buf();
+        let head = log.head()?;
+        let checkpoint = log.checkpoint()?;
+        let mut state = State::default();
+        let mut last_recorded = None;
+        for item in log.records(0, head.len) {
+            let (_, r) = item?;
+            state.evolve(&r.event);
+            last_recorded = Some(r.recorded_at);
+        }
+        let (visible, _) = watch::channel(head.len);
+        let shared = Arc::new(Shared {
+            log,
+            snapshot_every: std::sync::atomic::AtomicU64::new(crate::store::cache::DEFAULT_SNAPSHOT_EVERY),
+            durable: RwLock::new(Durable { state, head, last_recorded, checkpoint }),
+            visible,
+            clock: options.clock.unwrap_or_else(|| Arc::new(Utc::now)),
+        });
+        let (tx, rx) = mpsc::channel(MAX_BATCH);
+        let w = Writer::new(shared.clone())?;
+        let handle = std::thread::Builder::new()
+            .name("planledger-writer".into())
+            .spawn(move || w.run(rx))
+            .map_err(|e| LogError::Io { path: dir.clone(), source: e })?;
+        Ok(Self { shared, tx, writer: Arc::new(std::sync::Mutex::new(Some(handle))) })
+    }
+
+    /// The state and head as of the last durable commit.
+    pub fn read(&self) -> RwLockReadGuard<'_, Durable> {
+        // A poisoned lock means the writer panicked mid-publish; readers still get the last consistent value,
+        // because publishing replaces fields only after the commit succeeded.
+        self.shared.durable.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn head(&self) -> Head {
+        self.read().head
+    }
+
+    /// The ledger's public key: the signed-note verifier of its checkpoints.
+    pub fn verifier(&self) -> crate::core::audit::note::NoteVerifier {
+        self.shared.log.verifier()
+    }
+
+    pub(crate) fn log(&self) -> &Log {
+        &self.shared.log
+    }
+
+    pub(crate) fn snapshot_every_cell(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.shared.snapshot_every
+    }
+
+    /// A receiver of the visible length (number of durable events), for feeds that follow the ledger.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.visible.subscribe()
+    }
+
+    /// The latest signed checkpoint (of the durable events).
+    pub fn checkpoint(&self) -> String {
+        self.read().checkpoint.clone()
+    }
+
+    /// The tree root over the first `size` durable events.
+    pub fn root(&self, size: u64) -> Result<[u8; 32], LedgerError> {
+        let available = self.head().len;
+        if size > available {
+            return Err(ProofError::SizeBeyondLedger { size, available }.into());
+        }
+        Ok(merkle::root::<LedgerHasher, _>(&self.shared.log, size)?)
+    }
+
+    /// The inclusion proof of event `seq` in the tree of `size` events (default: all durable events).
+    pub fn inclusion_proof(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof, LedgerError> {
+        let size = size.unwrap_or_else(|| self.head().len);
+        let root = self.root(size)?;
+        let proof = merkle::inclusion_proof::<LedgerHasher, _>(&self.shared.log, seq, size)??;
+        let entry = self
+            .shared
+            .log
+            .stored_hash(seq)?
+            .ok_or(LogError::Corruption { seq: Some(seq), what: "no recorded hash".into() })?;
+        Ok(InclusionProof {
+            leaf_index: seq,
+            tree_size: size,
+            entry: entry.to_hex(),
+            leaf_hash: b64(&leaf_of(&entry)),
+            root: b64(&root),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+        })
+    }
+
+    /// The consistency proof from the tree of `size1` events to the tree of `size2` events.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<ConsistencyProof, LedgerError> {
+        let root2 = self.root(size2)?;
+        let proof = merkle::consistency_proof::<LedgerHasher, _>(&self.shared.log, size1, size2)??;
+        Ok(ConsistencyProof {
+            size1,
+            size2,
+            root1: b64(&self.root(size1)?),
+            root2: b64(&root2),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+        })
+    }
+
+    /// An offline proof bundle for event `seq` against the latest checkpoint.
+    pub fn bundle(&self, seq: u64) -> Result<Bundle, LedgerError> {
+        let (checkpoint, size) = {
+            let p = self.read();
+            (p.checkpoint.clone(), p.head.len)
+        };
+        if seq >= size {
+            return Err(ProofError::IndexOutOfRange { index: seq, size }.into());
+        }
+        let bytes = self.shared.log.get(seq)?.ok_or_else(|| LogError::corrupt(Some(seq), "the event is missing"))?;
+        let event = String::from_utf8(bytes).map_err(|_| LogError::corrupt(Some(seq), "the event is not UTF-8"))?;
+        let proof = merkle::inclusion_proof::<LedgerHasher, _>(&self.shared.log, seq, size)??;
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.into(),
+            event,
+            leaf_index: seq,
+            tree_size: size,
+            proof: proof.iter().map(|h| b64(h)).collect(),
+            checkpoint,
+        })
+    }
+
+    /// Stored bytes of durable events `from..to` (bounded by the visible head).
+    pub fn read_events(&self, from: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, LedgerError> {
+        let to = self.head().len.min(from.saturating_add(limit));
+        self.shared.log.range(from, to).map(|r| r.map(|(s, b)| (s, b.to_vec())).map_err(LedgerError::from)).collect()
+    }
+
+    /// Decoded durable events `from..to`.
+    pub fn records(&self, from: u64, to: u64) -> Result<Vec<Record>, LedgerError> {
+        let to = to.min(self.head().len);
+        self.shared.log.records(from, to).map(|r| Ok(r?.1)).collect()
+    }
+
+    /// Decoded durable events filed under `entity`.
+    pub fn records_for(&self, entity: &Entity) -> Result<Vec<Record>, LedgerError> {
+        self.records_within(entity, self.head().len)
+    }
+
+    /// Decoded events filed under `entity` among the first `len` (bounded by the durable head too).
+    pub fn records_within(&self, entity: &Entity, len: u64) -> Result<Vec<Record>, LedgerError> {
+        let len = len.min(self.head().len);
+        let mut out = Vec::new();
+        for seq in self.shared.log.indexed(entity)? {
+            if seq >= len {
+                break;
+            }
+            out.push(self.shared.log.record(seq)?);
+        }
+        Ok(out)
+    }
+
+    pub async fn append(&self, req: AppendRequest) -> Result<Appended, LedgerError> {
+        self.append_as(req, None).await
+    }
+
+    /// Appends on behalf of `principal`: the writer authorizes every command against the state it decides it
+    /// against, in the same step, so a change of a node's departments cannot slip between the check and the append.
+    /// `None` is the operator at the console, who may do everything.
+    pub async fn append_as(&self, req: AppendRequest, principal: Option<Principal>) -> Result<Appended, LedgerError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Job::Append(Box::new((req, principal)), tx)).await.map_err(|_| LedgerError::Closed)?;
+        rx.await.map_err(|_| LedgerError::Closed)?
+    }
+
+    /// For callers outside an async runtime (the CLI).
+    pub fn append_blocking(&self, req: AppendRequest) -> Result<Appended, LedgerError> {
+        self.append_blocking_as(req, None)
+    }
+
+    /// [`Ledger::append_as`] for callers outside an async runtime.
+    pub fn append_blocking_as(
+        &self,
+        req: AppendRequest,
+        principal: Option<Principal>,
+    ) -> Result<Appended, LedgerError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.blocking_send(Job::Append(Box::new((req, principal)), tx)).map_err(|_| LedgerError::Closed)?;
+        rx.blocking_recv().map_err(|_| LedgerError::Closed)?
+    }
+
+    /// Appends stored lines from a ledger file verbatim: they must continue this ledger (seq and prev) and pass
+    /// verification. All or nothing.
+    pub fn import_blocking(&self, lines: Vec<Vec<u8>>) -> Result<Head, LedgerError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.blocking_send(Job::Import(lines, tx)).map_err(|_| LedgerError::Closed)?;
+        rx.blocking_recv().map_err(|_| LedgerError::Closed)?
+    }
+
+    pub async fn import(&self, lines: Vec<Vec<u8>>) -> Result<Head, LedgerError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Job::Import(lines, tx)).await.map_err(|_| LedgerError::Closed)?;
+        rx.await.map_err(|_| LedgerError::Closed)?
+    }
+
+    /// Stops accepting requests, lets the writer finish what it holds, and waits for it.
+    pub fn close(self) {
+        let Self { shared: _, tx, writer } = self;
+        drop(tx);
+        let handle = writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle {
+            // Other clones may still hold senders; the writer stops when the last one is dropped.
+            if Arc::strong_count(&writer) == 1 {
+                let _ = h.join();
+            }
+        }
+    }
+}

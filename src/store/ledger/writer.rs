@@ -1,0 +1,386 @@
+//! The writer thread: decides every request against its own state (which runs ahead of the durable one by the
+//! batch being committed), judges idempotency, the plan a request is addressed to, its precondition and each
+//! command's authorization in that order, seals each batch with the tree nodes it completes and a signed
+//! checkpoint, commits it, and only then publishes it to readers.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AppendRequest, Appended, AppendedEvent, Durable, Job, LedgerError, MAX_BATCH, Shared};
+use crate::core::audit::LedgerHasher;
+use crate::core::audit::merkle::Frontier;
+use crate::core::domain::{Command, DomainError, EventHash, PlanEvent, Principal, Seq, State, authorize, decide};
+use crate::core::record::{ChainVerifier, Record, to_micros_pub};
+use crate::store::log::{Batch, Entry, Head, LogError};
+
+/// The writer's private view: the state including decided but not yet durable events.
+pub(super) struct Writer {
+    shared: Arc<Shared>,
+    state: State,
+    head: Head,
+    last_recorded: Option<DateTime<Utc>>,
+    /// The tree's right edge including decided but not yet durable events.
+    frontier: Frontier<LedgerHasher>,
+    /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
+    broken: bool,
+}
+
+enum Reply {
+    Append(oneshot::Sender<Result<Appended, LedgerError>>, Result<Appended, LedgerError>),
+    Import(oneshot::Sender<Result<Head, LedgerError>>, Result<Head, LedgerError>),
+}
+
+/// What an idempotency record stores: a digest of the request and its outcome.
+#[derive(Serialize, Deserialize)]
+struct IdemRecord {
+    digest: String,
+    outcome: Appended,
+}
+
+/// One batch in the making: what it will store, the records to publish once it is durable, and the outcomes of
+/// its keyed requests.
+#[derive(Default)]
+struct Pending {
+    batch: Batch,
+    records: Vec<Record>,
+    keyed: Vec<(String, IdemRecord)>,
+}
+
+fn digest(req: &AppendRequest) -> String {
+    // Invariant: commands, meta and the request's address and precondition always serialize.
+    let bytes = serde_json::to_vec(&(&req.commands, &req.meta, &req.plan, &req.precondition, req.restore))
+        .expect("requests serialize");
+    blake3::hash(&bytes).to_hex().to_string()
+}
+
+impl Writer {
+    pub(super) fn new(shared: Arc<Shared>) -> Result<Self, LogError> {
+        let (state, head, last_recorded) = {
+            let p = shared.durable.read().unwrap_or_else(|e| e.into_inner());
+            (p.state.clone(), p.head, p.last_recorded)
+        };
+        let frontier = Frontier::load(&shared.log, head.len)?;
+        Ok(Self { shared, state, head, last_recorded, frontier, broken: false })
+    }
+
+    pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            self.process(jobs);
+            if self.broken {
+                break;
+            }
+        }
+    }
+
+    /// The instant a batch is recorded at: the clock, never before the last recorded instant (a clock set back
+    /// must not make `recorded_at` decrease).
+    fn now(&self) -> DateTime<Utc> {
+        let now = to_micros_pub((self.shared.clock)());
+        match self.last_recorded {
+            Some(last) if last > now => last,
+            _ => now,
+        }
+    }
+
+    fn process(&mut self, jobs: Vec<Job>) {
+        let mut pending = Pending::default();
+        let mut replies = Vec::with_capacity(jobs.len());
+        let first_new = self.head.len;
+        let now = self.now();
+        for job in jobs {
+            match job {
+                Job::Append(job, reply) => {
+                    let (req, principal) = *job;
+                    let r = self.append(&req, principal.as_ref(), now, &mut pending);
+                    replies.push(Reply::Append(reply, r));
+                }
+                Job::Import(lines, reply) => {
+                    let r = self.import(lines, &mut pending);
+                    replies.push(Reply::Import(reply, r));
+                }
+            }
+        }
+        let Pending { mut batch, records, keyed } = pending;
+        for (k, rec) in &keyed {
+            // Invariant: IdemRecord always serializes.
+            batch.idempotency.push((k.clone(), serde_json::to_vec(rec).expect("idempotency records serialize")));
+        }
+        if !batch.entries.is_empty() || !batch.idempotency.is_empty() {
+            let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
+            if let Err(e) = committed {
+                self.recover(&batch, &e);
+                let cause = e.to_string();
+                for r in replies {
+                    let failed = || LedgerError::CommitFailed { cause: cause.clone() };
+                    match r {
+                        Reply::Append(tx, Ok(_)) => drop(tx.send(Err(failed()))),
+                        Reply::Append(tx, Err(e)) => drop(tx.send(Err(e))),
+                        Reply::Import(tx, Ok(_)) => drop(tx.send(Err(failed()))),
+                        Reply::Import(tx, Err(e)) => drop(tx.send(Err(e))),
+                    }
+                }
+                return;
+            }
+            self.publish(records, batch.checkpoint.take());
+            tracing::debug!(from = first_new, to = self.head.len, "committed");
+        }
+        for r in replies {
+            match r {
+                Reply::Append(tx, res) => drop(tx.send(res)),
+                Reply::Import(tx, res) => drop(tx.send(res)),
+            }
+        }
+    }
+
+    /// Makes a durable batch visible: readers see its records folded in, its head and its checkpoint together.
+    fn publish(&self, records: Vec<Record>, checkpoint: Option<String>) {
+        let mut p = self.shared.durable.write().unwrap_or_else(|e| e.into_inner());
+        for r in &records {
+            p.state.evolve(&r.event);
+            p.last_recorded = Some(r.recorded_at);
+        }
+        p.head = self.head;
+        if let Some(note) = checkpoint {
+            p.checkpoint = note;
+        }
+        drop(p);
+        self.shared.visible.send_replace(self.head.len);
+    }
+
+    /// After a failed commit (a full or failing disk): takes the batch back out of the store's trees, where part of
+    /// it may sit undurable, and returns the writer to the durable state, so the next batch is decided against what
+    /// is really stored. Nothing of the batch was acknowledged. The writer stops only if it cannot get back to a
+    /// state it can trust.
+    fn recover(&mut self, batch: &Batch, e: &LogError) {
+        tracing::error!(error = %e, "commit failed; the batch is refused and the writer returns to the durable state");
+        let (state, head, last_recorded, checkpoint) = {
+            let p: &Durable = &self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
+            (p.state.clone(), p.head, p.last_recorded, p.checkpoint.clone())
+        };
+        self.state = state;
+        self.head = head;
+        self.last_recorded = last_recorded;
+        if let Err(e) = self.shared.log.roll_back(batch, head, &checkpoint) {
+            // The trees may still hold the failed batch's entries: appending on top of them could store what was
+            // never acknowledged. Stop writing; reopening checks the store against its head.
+            tracing::error!(error = %e, "cannot take the failed batch back out of the store; the writer stops");
+            self.broken = true;
+            return;
+        }
+        match Frontier::load(&self.shared.log, self.head.len) {
+            Ok(f) => self.frontier = f,
+            Err(e) => {
+                // Without a trustworthy right edge no later checkpoint would be right: stop writing.
+                tracing::error!(error = %e, "cannot reload the tree after a failed commit; the writer stops");
+                self.broken = true;
+            }
+        }
+    }
+
+    /// Adds the tree nodes the batch completes and the signed checkpoint after it.
+    fn seal(&mut self, batch: &mut Batch) -> Result<(), LogError> {
+        let nodes = &mut batch.nodes;
+        for e in &batch.entries {
+            self.frontier.push(&e.hash.0, |id, h| nodes.push((id, h)));
+        }
+        debug_assert_eq!(self.frontier.size(), self.head.len);
+        batch.checkpoint = Some(self.shared.log.sign_checkpoint(self.head.len, self.frontier.root())?);
+        Ok(())
+    }
+
+    /// The stored form of the request's idempotency key and the request's digest, when it carries a key; refuses a
+    /// key the ledger does not take.
+    fn key_of(req: &AppendRequest) -> Result<Option<(String, String)>, LedgerError> {
+        let Some(key) = &req.idempotency_key else { return Ok(None) };
+        if let Some(reason) = key.problem() {
+            return Err(LedgerError::BadIdempotencyKey { reason });
+        }
+        Ok(Some((key.stored(), digest(req))))
+    }
+
+    fn earlier(&self, stored: &str, pending: &Pending) -> Result<Option<IdemRecord>, LedgerError> {
+        if let Some((_, rec)) = pending.keyed.iter().find(|(k, _)| k == stored) {
+            return Ok(Some(IdemRecord { digest: rec.digest.clone(), outcome: rec.outcome.clone() }));
+        }
+        match self.shared.log.idempotency(stored)? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| LogError::Corruption {
+                seq: None,
+                what: format!("idempotency record {stored:?}: {e}"),
+            })?)),
+            None => Ok(None),
+        }
+    }
+
+    fn append(
+        &mut self,
+        req: &AppendRequest,
+        principal: Option<&Principal>,
+        now: DateTime<Utc>,
+        pending: &mut Pending,
+    ) -> Result<Appended, LedgerError> {
+        // Idempotency first: an exact retry of a write that went through learns its outcome, whatever the plan's
+        // version is now.
+        let keyed = Self::key_of(req)?;
+        if let Some((stored, dg)) = &keyed {
+            if let Some(rec) = self.earlier(stored, pending)? {
+                if &rec.digest != dg {
+                    let key = req.idempotency_key.as_ref().map(|k| k.key.clone()).unwrap_or_default();
+                    return Err(LedgerError::IdempotencyMismatch { key });
+                }
+                return Ok(Appended { replayed: true, ..rec.outcome });
+            }
+        }
+        let events = self.decide_request(req, principal)?;
+        let outcome = self.stage(events, req, now, pending);
+        if let Some((stored, dg)) = keyed {
+            pending.keyed.push((stored, IdemRecord { digest: dg, outcome: outcome.clone() }));
+        }
+        Ok(outcome)
+    }
+
+    /// Judges a request against the writer's state and decides its commands: the plan it is addressed to, its
+    /// precondition, then every command's authorization and rules against the state it meets (a scratch state for
+    /// the later commands of a batch, so a refusal leaves nothing behind).
+    fn decide_request(
+        &self,
+        req: &AppendRequest,
+        principal: Option<&Principal>,
+    ) -> Result<Vec<PlanEvent>, LedgerError> {
+        // Refusals inside a batch (several commands, or a request addressed to a plan) name the command they are
+        // about.
+        let batch = req.plan.is_some() || req.commands.len() > 1;
+        let at = |i: usize| batch.then_some(i);
+        let refused = |i: usize, error: DomainError| LedgerError::Refused { command: at(i), error };
+        let Some(first) = req.commands.first() else {
+            return Err(LedgerError::Refused {
+                command: None,
+                error: DomainError::invalid("commands", "must not be empty"),
+            });
+        };
+        if let Some(p) = &req.plan {
+            if !self.state.plans.contains_key(p) && !matches!(first, Command::CreatePlan { .. }) {
+                return Err(LedgerError::Refused {
+                    command: None,
+                    error: DomainError::not_found("plan", format!("no plan {:?}", p.as_str())),
+                });
+            }
+        }
+        // A command whose target names nothing is refused by `decide` as not found, which says more than a failed
+        // precondition would.
+        if let Some(plan) = req.plan.clone().or_else(|| first.target_plan(&self.state)) {
+            let current = self.state.plans.get(&plan).map(|p| p.version);
+            if !req.precondition.admits(&plan, current) {
+                return Err(LedgerError::VersionConflict { plan, expected: req.precondition.clone(), current });
+            }
+        }
+        let mut scratch: Option<State> = None;
+        let mut all = Vec::new();
+        let last = req.commands.len() - 1;
+        for (i, c) in req.commands.iter().enumerate() {
+            let state = scratch.as_ref().unwrap_or(&self.state);
+            if matches!(c, Command::RecordRestore { .. }) && !req.restore {
+                return Err(refused(i, DomainError::invalid("command", "record_restore is appended by restore only")));
+            }
+            if let (Some(p), Some(other)) = (&req.plan, c.target_plan(state)) {
+                if &other != p {
+                    return Err(refused(
+                        i,
+                        DomainError::invalid(
+                            "",
+                            format!("concerns plan {other}, not {p}; one request changes one plan"),
+                        ),
+                    ));
+                }
+            }
+            if let Some(p) = principal {
+                authorize(state, p, c).map_err(|denied| LedgerError::Forbidden { command: at(i), denied })?;
+            }
+            let evs = decide(state, c, &req.meta).map_err(|error| refused(i, error))?;
+            if i < last {
+                let s = scratch.get_or_insert_with(|| self.state.clone());
+                for e in &evs {
+                    s.evolve(e);
+                }
+            }
+            all.extend(evs);
+        }
+        let plan = all[0].plan().clone();
+        if all.iter().any(|e| e.plan() != &plan) {
+            return Err(LedgerError::Refused {
+                command: None,
+                error: DomainError::invalid("commands", "one request may change one plan only"),
+            });
+        }
+        Ok(all)
+    }
+
+    /// Adds decided events to the batch as records, and to the writer's state.
+    fn stage(
+        &mut self,
+        events: Vec<PlanEvent>,
+        req: &AppendRequest,
+        now: DateTime<Utc>,
+        pending: &mut Pending,
+    ) -> Appended {
+        let plan = events[0].plan().clone();
+        let mut appended = Vec::with_capacity(events.len());
+        for ev in events {
+            let record = Record::new(Seq(self.head.len), self.head.hash, now, &req.meta, ev);
+            let bytes = record.encode();
+            let hash = EventHash::of(&bytes);
+            pending.batch.entries.push(Entry {
+                seq: self.head.len,
+                bytes,
+                hash,
+                index_keys: record.event.index_keys(),
+                plan: record.event.plan().to_string(),
+                effective: record.effective,
+            });
+            self.state.evolve(&record.event);
+            appended.push(AppendedEvent { seq: Seq(self.head.len), hash });
+            self.head = Head { len: self.head.len + 1, hash };
+            self.last_recorded = Some(record.recorded_at);
+            pending.records.push(record);
+        }
+        let version = self.state.plans.get(&plan).map(|p| p.version).unwrap_or(0);
+        Appended { plan, events: appended, version, replayed: false }
+    }
+
+    fn import(&mut self, lines: Vec<Vec<u8>>, pending: &mut Pending) -> Result<Head, LedgerError> {
+        let mut v =
+            ChainVerifier::continuing(Seq(self.head.len), self.head.hash, self.last_recorded, self.state.clone());
+        let mut entries = Vec::with_capacity(lines.len());
+        let mut records = Vec::with_capacity(lines.len());
+        for bytes in lines {
+            let (r, h) = v.push(&bytes).map_err(LedgerError::Import)?;
+            entries.push(Entry {
+                seq: r.seq.0,
+                hash: h,
+                index_keys: r.event.index_keys(),
+                plan: r.event.plan().to_string(),
+                effective: r.effective,
+                bytes,
+            });
+            records.push(r);
+        }
+        let summary = v.summary();
+        self.state = v.into_state();
+        self.head = Head { len: summary.first + summary.count, hash: summary.head };
+        if let Some(r) = records.last() {
+            self.last_recorded = Some(r.recorded_at);
+        }
+        pending.batch.entries.extend(entries);
+        pending.records.extend(records);
+        Ok(self.head)
+    }
+}

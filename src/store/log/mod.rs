@@ -1,0 +1,475 @@
+//! The event log on sled: the only code that opens the data dir. One crate-private `Log` type: atomic multi-tree
+//! commits made durable with a flush and a real fsync, decoded reads by seq (so a `Corruption` is built here and
+//! nowhere else), the entity index, durable idempotency records, the Merkle tree's perfect-subtree nodes, the latest
+//! signed checkpoint, the signing key file, each plan's in-force timeline, and the trees beside the record (the
+//! projection cache and the API tokens).
+
+mod commit;
+mod keys;
+mod side;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDate;
+
+use crate::core::audit::merkle::{Frontier, NodeId, NodeSource};
+use crate::core::audit::note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
+use crate::core::audit::{LedgerHasher, TreeHash, leaf_of};
+use crate::core::domain::{Entity, EventHash, PlanId};
+use crate::core::record::Record;
+
+pub use keys::CachePos;
+use keys::{index_key, node_key, seq_of};
+
+/// The key file in the data dir: the signed-note private key, readable by its owner only.
+const KEY_FILE: &str = "checkpoint.key";
+/// Marks a store whose `merkle` tree holds every node of the tree over its events.
+const MERKLE_MARK: &[u8] = b"rfc6962-sha256";
+/// Marks a store whose `timeline` tree covers every event.
+const TIMELINE_MARK: &[u8] = b"timeline-1";
+
+/// Layout version of the trees below; a data dir of another version is refused rather than misread.
+const STORE_VERSION: &[u8] = b"planledger-store-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("storage error: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("I/O error on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the stored ledger is corrupt{}: {what}", seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
+    Corruption { seq: Option<u64>, what: String },
+    #[error("the signing key in {path}: {source}")]
+    Key { path: PathBuf, source: NoteError },
+    #[error("a ledger already exists in {0}")]
+    Exists(PathBuf),
+}
+
+impl LogError {
+    pub(crate) fn corrupt(seq: Option<u64>, what: impl Into<String>) -> Self {
+        Self::Corruption { seq, what: what.into() }
+    }
+}
+
+/// Position and hash of the last event; `len` is the number of events (the next seq).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub len: u64,
+    pub hash: EventHash,
+}
+
+/// One event to store with its index entries.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    pub hash: EventHash,
+    pub index_keys: Vec<String>,
+    /// The plan the event belongs to and the date it takes effect: its place on the plan's in-force timeline.
+    pub plan: String,
+    pub effective: NaiveDate,
+}
+
+/// Everything one commit writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub entries: Vec<Entry>,
+    /// Idempotency key → the stored outcome of the request.
+    pub idempotency: Vec<(String, Vec<u8>)>,
+    /// Merkle tree nodes completed by these entries.
+    pub nodes: Vec<(NodeId, TreeHash)>,
+    /// The signed checkpoint of the tree after these entries.
+    pub checkpoint: Option<String>,
+}
+
+/// A stored token: the hash of its secret and its record's bytes.
+pub type TokenEntry = ([u8; 32], Vec<u8>);
+
+/// Storage faults to inject, for fault drills and tests: the next `n` commits write their transaction and then
+/// fail as a full disk does, before the batch is made durable.
+#[derive(Debug, Default)]
+pub struct Faults {
+    fail_commits: AtomicU64,
+}
+
+impl Faults {
+    pub fn fail_next_commits(&self, n: u64) {
+        self.fail_commits.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether this commit is to fail; counts one failure off.
+    fn take(&self) -> bool {
+        self.fail_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+pub struct Log {
+    db: sled::Db,
+    events: sled::Tree,
+    hashes: sled::Tree,
+    meta: sled::Tree,
+    idem: sled::Tree,
+    index: sled::Tree,
+    merkle: sled::Tree,
+    timeline: sled::Tree,
+    cache: sled::Tree,
+    /// API tokens: the BLAKE3 hash of the secret → the token's record. Not part of the hashed log: who may write is
+    /// access control, while what was written names its actor in every event.
+    tokens: sled::Tree,
+    signer: NoteSigner,
+    /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
+    /// power loss on all hardware.
+    data_file: File,
+    dir: PathBuf,
+    faults: Option<Arc<Faults>>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+    move |source| LogError::Io { path: path.to_path_buf(), source }
+}
+
+/// Opens sled, waiting up to ten seconds for its file lock: a handle closed a moment ago (by this process or a
+/// command that just exited) can hold the lock while sled finishes shutting down.
+fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
+    let mut tries = 0;
+    loop {
+        // Every commit flushes and fsyncs itself, so sled's periodic background flusher is not needed.
+        match sled::Config::new().path(path).flush_every_ms(None).open() {
+            // sled reports a held lock as an `Other` error carrying this text.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Writes a new signing key whose name is `origin` (or a generated one) with owner-only permissions.
+fn create_key(path: &Path, origin: Option<&str>) -> Result<NoteSigner, LogError> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed)
+        .map_err(|e| LogError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+    let name = match origin {
+        Some(o) => o.to_string(),
+        None => {
+            // Unique per ledger, so that two test ledgers are never mistaken for one another; a municipality sets
+            // its own origin with `init --origin`.
+            let provisional =
+                NoteSigner::from_seed("x", seed).map_err(|source| LogError::Key { path: path.into(), source })?;
+            format!("localhost/planledger-{:08x}", provisional.verifier().id)
+        }
+    };
+    let signer = NoteSigner::from_seed(&name, seed).map_err(|source| LogError::Key { path: path.into(), source })?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(format!("{}\n", signer.encode_private()).as_bytes()).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok(signer)
+}
+
+fn load_key(path: &Path) -> Result<NoteSigner, LogError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    NoteSigner::parse(&text).map_err(|source| LogError::Key { path: path.into(), source })
+}
+
+impl Log {
+    /// Creates a new, empty ledger in `dir` whose checkpoints carry `origin`; refuses a dir that holds one.
+    pub fn create(dir: &Path, origin: Option<&str>) -> Result<Self, LogError> {
+        if dir.join("sled").exists() || dir.join(KEY_FILE).exists() {
+            return Err(LogError::Exists(dir.to_path_buf()));
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        create_key(&dir.join(KEY_FILE), origin)?;
+        Self::open(dir)
+    }
+
+    /// Opens (or creates) the log in `dir` and checks that the stored head matches the last event's bytes and
+    /// that the latest checkpoint is signed by the ledger's key over the stored tree.
+    pub fn open(dir: &Path) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let key_path = dir.join(KEY_FILE);
+        let signer = if key_path.exists() { load_key(&key_path)? } else { create_key(&key_path, None)? };
+        let db = open_with_retry(&dir.join("sled"))?;
+        let data_path = dir.join("sled").join("db");
+        let data_file = File::open(&data_path).map_err(io(&data_path))?;
+        let log = Self {
+            events: db.open_tree("events")?,
+            hashes: db.open_tree("hashes")?,
+            meta: db.open_tree("meta")?,
+            idem: db.open_tree("idempotency")?,
+            index: db.open_tree("index")?,
+            merkle: db.open_tree("merkle")?,
+            timeline: db.open_tree("timeline")?,
+            // The tree keeps its first name so that existing data dirs open unchanged.
+            cache: db.open_tree("snapshots")?,
+            tokens: db.open_tree("tokens")?,
+            signer,
+            db,
+            data_file,
+            dir: dir.to_path_buf(),
+            faults: None,
+        };
+        match log.meta.get("store")? {
+            Some(v) if v.as_ref() == STORE_VERSION => {}
+            Some(v) => {
+                return Err(LogError::corrupt(
+                    None,
+                    format!("unknown store version {:?}", String::from_utf8_lossy(&v)),
+                ));
+            }
+            None if log.events.is_empty() => {
+                log.meta.insert("store", STORE_VERSION)?;
+                log.meta.insert("merkle", MERKLE_MARK)?;
+                log.meta.insert("timeline", TIMELINE_MARK)?;
+                log.sync()?;
+            }
+            None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
+        }
+        log.check_head()?;
+        if log.meta.get("merkle")?.is_none() {
+            log.build_tree()?;
+        }
+        log.check_tree()?;
+        if log.meta.get("timeline")?.is_none() {
+            log.build_timeline()?;
+        }
+        Ok(log)
+    }
+
+    /// Builds the tree of a store written before the tree existed, from the recorded event hashes. Idempotent:
+    /// the mark is set only once every node is stored.
+    fn build_tree(&self) -> Result<(), LogError> {
+        let len = self.head()?.len;
+        tracing::info!(events = len, "building the Merkle tree of an older store");
+        let mut frontier = Frontier::<LedgerHasher>::default();
+        let mut batch = sled::Batch::default();
+        let mut pending = 0usize;
+        for seq in 0..len {
+            let h = self.stored_hash(seq)?.ok_or_else(|| LogError::corrupt(Some(seq), "no recorded hash"))?;
+            frontier.push(&h.0, |id, hash| {
+                batch.insert(&node_key(id), &hash);
+                pending += 1;
+            });
+            if pending >= 65_536 {
+                self.merkle.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        self.merkle.apply_batch(batch)?;
+        self.meta.insert("merkle", MERKLE_MARK)?;
+        self.meta.remove("checkpoint")?;
+        self.sync()
+    }
+
+    /// Checks the tree's right edge against the head, and the latest checkpoint against the tree; writes the first
+    /// checkpoint of a store that has none.
+    fn check_tree(&self) -> Result<(), LogError> {
+        let head = self.head()?;
+        if head.len > 0 && self.node(NodeId { level: 0, index: head.len - 1 })? != leaf_of(&head.hash) {
+            return Err(LogError::corrupt(Some(head.len - 1), "the tree's last leaf is not the leaf of the head"));
+        }
+        let root = Frontier::<LedgerHasher>::load(self, head.len)?.root();
+        match self.meta.get("checkpoint")? {
+            None => {
+                let note = self.sign_checkpoint(head.len, root)?;
+                self.meta.insert("checkpoint", note.as_bytes())?;
+                self.sync()
+            }
+            Some(note) => {
+                let note = std::str::from_utf8(&note)
+                    .map_err(|_| LogError::corrupt(None, "the stored checkpoint is not UTF-8"))?;
+                let cp = Checkpoint::open(note, &self.verifier())
+                    .map_err(|e| LogError::corrupt(None, format!("the stored checkpoint: {e}")))?;
+                if cp.size != head.len || cp.root != root {
+                    return Err(LogError::corrupt(
+                        None,
+                        format!(
+                            "the stored checkpoint (size {}) does not match the stored tree (size {})",
+                            cp.size, head.len
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Signs the checkpoint of the tree of `size` events with root `root`.
+    pub fn sign_checkpoint(&self, size: u64, root: TreeHash) -> Result<String, LogError> {
+        let cp = Checkpoint { origin: self.signer.name().to_string(), size, root };
+        self.signer.sign(&cp.text()).map_err(|source| LogError::Key { path: self.dir.join(KEY_FILE), source })
+    }
+
+    /// The ledger's public key (the signed-note verifier key).
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// The latest stored checkpoint note.
+    pub fn checkpoint(&self) -> Result<String, LogError> {
+        let v = self.meta.get("checkpoint")?.ok_or_else(|| LogError::corrupt(None, "no checkpoint is stored"))?;
+        String::from_utf8(v.to_vec()).map_err(|_| LogError::corrupt(None, "the stored checkpoint is not UTF-8"))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn set_faults(&mut self, faults: Option<Arc<Faults>>) {
+        self.faults = faults;
+    }
+
+    /// Whether an injected fault fails this commit.
+    fn injected_failure(&self) -> bool {
+        self.faults.as_ref().is_some_and(|f| f.take())
+    }
+
+    fn check_head(&self) -> Result<(), LogError> {
+        let head = self.head()?;
+        let last = self.events.last()?;
+        match (head.len, last) {
+            (0, None) => Ok(()),
+            (0, Some((k, _))) => {
+                Err(LogError::corrupt(Some(seq_of(&k)?), "events are stored beyond the recorded head"))
+            }
+            (n, None) => Err(LogError::corrupt(Some(n - 1), "the recorded head names an event that is not stored")),
+            (n, Some((k, bytes))) => {
+                let seq = seq_of(&k)?;
+                if seq != n - 1 {
+                    return Err(LogError::corrupt(
+                        Some(seq),
+                        format!("the last stored event is {seq} but the head says {}", n - 1),
+                    ));
+                }
+                if EventHash::of(&bytes) != head.hash {
+                    return Err(LogError::corrupt(
+                        Some(seq),
+                        "the last event's bytes do not hash to the recorded head",
+                    ));
+                }
+                if self.events.len() as u64 != n {
+                    return Err(LogError::corrupt(
+                        None,
+                        format!("{} events stored but the head says {n}", self.events.len()),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The recorded head.
+    pub fn head(&self) -> Result<Head, LogError> {
+        match self.meta.get("head")? {
+            None => Ok(Head { len: 0, hash: EventHash::ZERO }),
+            Some(v) if v.len() == 40 => {
+                let len = u64::from_be_bytes(v[..8].try_into().map_err(|_| LogError::corrupt(None, "bad head"))?);
+                let mut h = [0u8; 32];
+                h.copy_from_slice(&v[8..]);
+                Ok(Head { len, hash: EventHash(h) })
+            }
+            Some(_) => Err(LogError::corrupt(None, "the recorded head is not 40 bytes")),
+        }
+    }
+
+    /// The stored bytes of event `seq`.
+    pub fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.events.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Event `seq`, decoded; a stored event that is missing or does not decode is corruption.
+    pub fn record(&self, seq: u64) -> Result<Record, LogError> {
+        let bytes = self.get(seq)?.ok_or_else(|| LogError::corrupt(Some(seq), "the event is missing"))?;
+        decode(seq, &bytes)
+    }
+
+    /// Events with `from <= seq < to`, decoded, in order.
+    pub fn records(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, Record), LogError>> + '_ {
+        self.range(from, to).map(|r| {
+            let (seq, bytes) = r?;
+            Ok((seq, decode(seq, &bytes)?))
+        })
+    }
+
+    /// The hash recorded for `seq` when it was appended.
+    pub fn stored_hash(&self, seq: u64) -> Result<Option<EventHash>, LogError> {
+        match self.hashes.get(seq.to_be_bytes())? {
+            None => Ok(None),
+            Some(v) => {
+                let arr: [u8; 32] =
+                    v.as_ref().try_into().map_err(|_| LogError::corrupt(Some(seq), "a stored hash is not 32 bytes"))?;
+                Ok(Some(EventHash(arr)))
+            }
+        }
+    }
+
+    /// Events with `from <= seq < to`, in order.
+    pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), LogError>> + '_ {
+        self.events.range(from.to_be_bytes()..to.to_be_bytes()).map(|r| {
+            let (k, v) = r?;
+            Ok((seq_of(&k)?, v))
+        })
+    }
+
+    /// Seqs of the events indexed under `entity` (e.g. `indicator:…`), in order.
+    pub fn indexed(&self, entity: &Entity) -> Result<Vec<u64>, LogError> {
+        let mut prefix = entity.key().into_bytes();
+        prefix.push(0);
+        self.index
+            .scan_prefix(&prefix)
+            .map(|r| {
+                let (k, _) = r?;
+                seq_of(&k[prefix.len()..])
+            })
+            .collect()
+    }
+
+    /// Seqs of the events of `plan` with `from <= seq < to`, in order (the plan's part of the entity index).
+    pub fn plan_seqs(&self, plan: &PlanId, from: u64, to: u64) -> impl Iterator<Item = Result<u64, LogError>> + '_ {
+        let entity = Entity::Plan(plan.clone()).key();
+        let prefix_len = entity.len() + 1;
+        let (lo, hi) = (index_key(&entity, from), index_key(&entity, to));
+        self.index.range(lo..hi).map(move |r| {
+            let (k, _) = r?;
+            seq_of(&k[prefix_len..])
+        })
+    }
+
+    pub fn idempotency(&self, key: &str) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.idem.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    fn sync(&self) -> Result<(), LogError> {
+        self.db.flush()?;
+        let p = self.dir.join("sled").join("db");
+        self.data_file.sync_all().map_err(io(&p))
+    }
+}
+
+/// Decodes stored event `seq`: the one place a stored record that does not decode becomes a `Corruption`.
+pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Record, LogError> {
+    Record::decode(bytes).map_err(|e| LogError::corrupt(Some(seq), e.to_string()))
+}
+
+impl NodeSource<TreeHash> for Log {
+    type Error = LogError;
+    fn node(&self, id: NodeId) -> Result<TreeHash, LogError> {
+        match self.merkle.get(node_key(id))? {
+            Some(v) => v.as_ref().try_into().map_err(|_| {
+                LogError::corrupt(None, format!("tree node ({}, {}) is not 32 bytes", id.level, id.index))
+            }),
+            None => Err(LogError::corrupt(None, format!("tree node ({}, {}) is missing", id.level, id.index))),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Downloads of one plan at any point: CSV in the long format of the 機械可読性 rules (UTF-8 with a BOM, the
+//! municipality code first, Western fiscal years, units in their own column, blank distinct from 0) and JSON.
+
+use std::collections::BTreeMap;
+
+use super::pages::At;
+use crate::core::domain::PlanId;
+use crate::core::domain::value::Target;
+use crate::core::projection::{self, IndicatorView, NodeView, PlanView};
+use crate::store::ledger::Ledger;
+use crate::web::Problem;
+
+/// A file to send.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub content_type: &'static str,
+    pub file_name: String,
+    pub body: Vec<u8>,
+}
+
+/// Written first: Excel, the tool most readers open CSV with, reads UTF-8 only with it.
+pub const BOM: &str = "\u{feff}";
+
+/// The CSV's columns, in order.
+pub const COLUMNS: [&str; 15] = [
+    "全国地方公共団体コード",
+    "地方公共団体名",
+    "計画ID",
+    "計画名",
+    "項目ID",
+    "項目番号",
+    "項目名",
+    "指標ID",
+    "指標名",
+    "年度",
+    "種別",
+    "値",
+    "単位",
+    "比較",
+    "時点",
+];
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn line(out: &mut String, cells: &[&str]) {
+    let row: Vec<String> = cells.iter().map(|c| field(c)).collect();
+    out.push_str(&row.join(","));
+    out.push_str("\r\n");
+}
+
+fn view_at(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<(PlanId, At, PlanView), Problem> {
+    let missing = || Problem::not_found("plan", format!("計画 {plan:?} はありません（no such plan）"));
+    let id = PlanId::new(plan).map_err(|_| missing())?;
+    let current = ledger.read().state.plans.get(&id).cloned().ok_or_else(missing)?;
+    let at = At::read(q, &current)?;
+    let view = match at.point {
+        None => projection::view_plan(&ledger.read().state, &id),
+        Some(p) => projection::view_plan(&ledger.plan_at(&id, Some(p))?.state, &id),
+    };
+    let view = view.ok_or_else(|| {
+        let field = at.given.as_ref().map_or("plan", |(k, _)| k.as_str());
+        Problem::not_found(
+            field,
+            format!("{} にはこの計画はまだありません（the plan did not exist then）", at.describe()),
+        )
+    })?;
+    Ok((id, at, view))
+}
+
+/// The point a download reflects: the given parameter, or `seq N` of the head for now.
+fn point_label(ledger: &Ledger, at: &At) -> String {
+    match &at.given {
+        Some((k, v)) => format!("{k}={v}"),
+        None => format!("at={}", ledger.head().len.saturating_sub(1)),
+    }
+}
+
+fn collect<'a>(nodes: &'a [NodeView], out: &mut Vec<(&'a NodeView, &'a IndicatorView)>) {
+    for n in nodes {
+        for i in &n.indicators {
+            out.push((n, i));
+        }
+        collect(&n.children, out);
+    }
+}
+
+/// The CSV text (with its BOM): per indicator, its baseline, then per fiscal year of its series a target row and
+/// an actual row; a value that is absent is an empty cell.
+pub fn csv_text(view: &PlanView, point: &str) -> String {
+    let p = &view.plan;
+    let mut out = String::from(BOM);
+    line(&mut out, &COLUMNS);
+    let mut rows = Vec::new();
+    collect(&view.nodes, &mut rows);
+    for (n, i) in rows {
+        let title = n.title.as_str();
+        let mut row = |year: String, kind: &str, value: String, cmp: &str| {
+            line(
+                &mut out,
+                &[
+                    &p.municipality_code,
+                    &p.municipality,
+                    p.id.as_str(),
+                    &p.title,
+                    n.id.as_str(),
+                    &n.code,
+                    title,
+                    i.id.as_str(),
+                    &i.name,
+                    &year,
+                    kind,
+                    &value,
+                    &i.unit,
+                    cmp,
+                    point,
+                ],
+            )
+        };
+        if let Some(b) = &i.baseline {
+            row(b.fiscal_year.year().to_string(), "基準値", b.value.to_string(), "");
+        }
+        for s in &i.series {
+            let (value, cmp) = match &s.target {
+                Some(Target::Value { value, comparator }) => (value.to_string(), comparator.suffix()),
+                _ => (String::new(), ""),
+            };
+            row(s.fiscal_year.year().to_string(), "目標", value, cmp);
+            row(
+                s.fiscal_year.year().to_string(),
+                "実績",
+                s.actual.as_ref().map(|a| a.value.to_string()).unwrap_or_default(),
+                "",
+            );
+        }
+    }
+    out
+}
+
+pub fn plan_csv(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<Download, Problem> {
+    let (id, at, view) = view_at(ledger, plan, q)?;
+    Ok(Download {
+        content_type: "text/csv; charset=utf-8",
+        file_name: format!("{id}.csv"),
+        body: csv_text(&view, &point_label(ledger, &at)).into_bytes(),
+    })
+}
+
+/// The plan view as `/api/plans/{plan}` answers it, with the point it reflects.
+pub fn plan_json(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<Download, Problem> {
+    let (id, at, view) = view_at(ledger, plan, q)?;
+    let doc = serde_json::json!({ "point": point_label(ledger, &at), "plan": view });
+    Ok(Download {
+        content_type: "application/json",
+        file_name: format!("{id}.json"),
+        body: serde_json::to_vec_pretty(&doc).map_err(Problem::internal)?,
+    })
+}
