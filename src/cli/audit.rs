@@ -117,6 +117,12 @@ pub fn files_match_checkpoint(lines: &[Vec<u8>], checkpoint: &Path, key: &NoteVe
     let note = std::fs::read_to_string(checkpoint).with_context(|| format!("reading {}", checkpoint.display()))?;
     let cp = Checkpoint::open(&note, key).map_err(|e| failed(format!("{}: {e}", checkpoint.display())))?;
     let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
+    if size == 0 && !lines.is_empty() {
+        return Err(failed(format!(
+            "the checkpoint is of the empty ledger (size 0): it attests none of the files' {} events",
+            lines.len()
+        )));
+    }
     if size > lines.len() {
         return Err(failed(format!(
             "the checkpoint has {} events but the files hold only {}: events are missing",
@@ -136,5 +142,12 @@ pub fn files_match_checkpoint(lines: &[Vec<u8>], checkpoint: &Path, key: &NoteVe
         )));
     }
     println!("the first {} events reproduce the checkpoint signed by {}", cp.size, cp.origin);
+    if size < lines.len() {
+        println!(
+            "note: the files' last {} events (seq {} on) are later than this checkpoint and not attested by it",
+            lines.len() - size,
+            cp.size
+        );
+    }
     Ok(())
 }

@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 
 use planledger::core::audit::note::NoteVerifier;
 use planledger::core::domain::model::{Actor, Detail, Meta};
-use planledger::core::domain::{Command, Entity, IndicatorId, NodeId, PlanId};
+use planledger::core::domain::{Command, Entity, EventHash, IndicatorId, NodeId, PlanId, Seq};
 use planledger::core::plantable;
 use planledger::core::projection::{self, Point};
 use planledger::core::record::split_lines;
@@ -101,6 +101,16 @@ enum Cmd {
         /// With --file: a signed checkpoint the files must reproduce (root of its first SIZE events).
         #[arg(long, conflicts_with = "since")]
         checkpoint: Option<PathBuf>,
+        /// With --file: the files are a segment of a ledger, taken to start where their first line says; without
+        /// this (or --from), files must start at seq 0, so that removed first lines cannot pass unnoticed.
+        #[arg(long, requires = "file", conflicts_with_all = ["from", "checkpoint"])]
+        segment: bool,
+        /// With --file: the files are a segment that must start at this seq, continuing the event hash --prev.
+        #[arg(long, requires_all = ["file", "prev"], conflicts_with = "checkpoint")]
+        from: Option<u64>,
+        /// With --from: the hash of the event before the segment (64 lowercase hex digits).
+        #[arg(long, requires = "from")]
+        prev: Option<String>,
         /// The ledger's public key (or a file holding it) to check checkpoints with, instead of the data dir's.
         #[arg(long)]
         pubkey: Option<String>,
@@ -907,7 +917,7 @@ pub fn run() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Verify { file, since, checkpoint, pubkey } => {
+        Cmd::Verify { file, since, checkpoint, pubkey, segment, from, prev } => {
             let key = pubkey.as_deref().map(audit::load_pubkey).transpose()?;
             if file.is_empty() {
                 if checkpoint.is_some() {
@@ -918,7 +928,16 @@ pub fn run() -> Result<ExitCode> {
                 if since.is_some() {
                     return Err(refused("--since: only for the data dir; for files use --checkpoint"));
                 }
-                verify(&file, checkpoint.as_deref(), key.as_ref())
+                let start = match (segment, from, prev) {
+                    (true, _, _) => Start::Segment,
+                    (false, Some(seq), Some(prev)) => Start::After(
+                        Seq(seq),
+                        EventHash::from_hex(&prev)
+                            .ok_or_else(|| refused("--prev: not 64 lowercase hex digits (an event hash)"))?,
+                    ),
+                    _ => Start::Beginning,
+                };
+                verify(&file, start, checkpoint.as_deref(), key.as_ref())
             }
         }
         Cmd::Plans { json } => {
@@ -1140,7 +1159,17 @@ pub fn run() -> Result<ExitCode> {
     }
 }
 
-fn verify(files: &[PathBuf], checkpoint: Option<&Path>, key: Option<&NoteVerifier>) -> Result<ExitCode> {
+/// Where the files given to `verify --file` start.
+enum Start {
+    /// At seq 0: the whole ledger.
+    Beginning,
+    /// Wherever their first line says: a segment, checked for encoding, seq and chain.
+    Segment,
+    /// At this seq, continuing this event hash.
+    After(Seq, EventHash),
+}
+
+fn verify(files: &[PathBuf], start: Start, checkpoint: Option<&Path>, key: Option<&NoteVerifier>) -> Result<ExitCode> {
     let mut all = Vec::new();
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
@@ -1148,9 +1177,18 @@ fn verify(files: &[PathBuf], checkpoint: Option<&Path>, key: Option<&NoteVerifie
             .map_err(|e| Exit::VerifyFailed(format!("verification FAILED: {}: {}", f.display(), e.what)))?;
         all.extend(lines);
     }
-    // A file that starts at seq 0 is checked in full; one that continues another ledger is checked as a segment.
-    let verifier = match all.first().map(|l| planledger::core::record::Record::decode(l)) {
-        Some(Ok(r)) if r.seq.0 > 0 => ChainVerifier::segment(r.seq, r.prev),
+    let first = all.first().map(|l| planledger::core::record::Record::decode(l));
+    let verifier = match (start, first) {
+        (Start::Beginning, Some(Ok(r))) if r.seq.0 > 0 => {
+            return Err(Exit::VerifyFailed(format!(
+                "verification FAILED: the files start at seq {}, not 0: the events before it are missing (to check \
+                 a segment, say so with --segment, or with --from {} --prev HASH)",
+                r.seq, r.seq
+            ))
+            .into());
+        }
+        (Start::Segment, Some(Ok(r))) => ChainVerifier::segment(r.seq, r.prev),
+        (Start::After(seq, prev), _) => ChainVerifier::segment(seq, prev),
         _ => ChainVerifier::new(),
     };
     let rules = verifier.checks_rules();

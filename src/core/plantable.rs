@@ -215,15 +215,19 @@ pub fn parse(file_name: &str, src: &str) -> Result<PlanTable, TableErrors> {
         record.authority = r.authority;
         record.reason = r.reason;
         if let Some(d) = r.effective {
-            match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
-                Ok(d) => record.effective = Some(d),
-                Err(_) => errs.push(e(line, "record.effective", format!("{d:?} is not a date (YYYY-MM-DD)"))),
+            match crate::core::domain::time::parse_date(&d) {
+                Some(d) => record.effective = Some(d),
+                None => errs.push(e(
+                    line,
+                    "record.effective",
+                    format!("{d:?} is not a date (YYYY-MM-DD with a four-digit year)"),
+                )),
             }
         }
         if let Some(t) = r.recorded_at {
-            match DateTime::parse_from_rfc3339(&t) {
-                Ok(t) => record.recorded_at = Some(t.with_timezone(&Utc)),
-                Err(_) => errs.push(e(line, "record.recorded_at", format!("{t:?} is not an RFC 3339 instant"))),
+            match crate::core::domain::time::parse_instant(&t) {
+                Ok(t) => record.recorded_at = Some(t),
+                Err(why) => errs.push(e(line, "record.recorded_at", format!("{t:?} {why}"))),
             }
         }
     }

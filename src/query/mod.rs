@@ -5,7 +5,7 @@
 
 mod point;
 
-pub use point::{POINT_PARAMS, PointSpec};
+pub use point::{POINT_PARAMS, PointSpec, SEQ_MAX};
 
 use crate::core::domain::state::{Indicator, Node, Plan};
 use crate::core::domain::{DomainError, Entity, IndicatorId, NodeId, PlanId, State};

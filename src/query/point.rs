@@ -6,6 +6,9 @@ use crate::core::domain::DomainError;
 use crate::core::domain::state::Plan;
 use crate::core::projection::{self, Point};
 
+/// The largest seq a parameter names: 2^63 − 1, the range of the int64 the API documents.
+pub const SEQ_MAX: u64 = i64::MAX as u64;
+
 /// The names of the point parameters, in the order they are documented.
 pub const POINT_PARAMS: [&str; 4] = ["at", "as_of", "effective", "version"];
 
@@ -48,9 +51,13 @@ impl PointSpec {
     fn resolve_with(&self, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
         let Some((k, v)) = &self.given else { return Ok(None) };
         Ok(Some(match k.as_str() {
-            "at" => Point::Seq(
-                v.trim().parse::<u64>().map_err(|_| DomainError::invalid("at", format!("{v:?} is not a seq")))?,
-            ),
+            "at" => Point::Seq(match v.trim().parse::<u64>() {
+                Ok(n) if n <= SEQ_MAX => n,
+                Ok(_) => {
+                    return Err(DomainError::invalid("at", format!("{v} is larger than the largest seq, {SEQ_MAX}")));
+                }
+                Err(_) => return Err(DomainError::invalid("at", format!("{v:?} is not a seq"))),
+            }),
             "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
             "effective" => Point::Effective(projection::parse_effective("effective", v)?),
             _ => match plan {

@@ -64,13 +64,18 @@ fn stored_tree_proofs_equal_the_reference_across_restarts() {
             let p = l.inclusion_proof(seq, Some(size)).unwrap();
             let want = merkle::inclusion_proof::<Rfc6962Sha256, _>(&reference, seq, size).unwrap().unwrap();
             assert_eq!(p.proof, want.iter().map(|h| b64(h)).collect::<Vec<_>>(), "{seq} in {size}");
-            p.verify().unwrap();
+            let trusted = merkle::root::<Rfc6962Sha256, _>(&reference, size).unwrap();
+            p.verify_against(size, &trusted).unwrap();
         }
         for m in (1..=size).step_by(11) {
             let p = l.consistency_proof(m, size).unwrap();
             let want = merkle::consistency_proof::<Rfc6962Sha256, _>(&reference, m, size).unwrap().unwrap();
             assert_eq!(p.proof, want.iter().map(|h| b64(h)).collect::<Vec<_>>(), "{m} → {size}");
-            p.verify().unwrap();
+            let (r1, r2) = (
+                merkle::root::<Rfc6962Sha256, _>(&reference, m).unwrap(),
+                merkle::root::<Rfc6962Sha256, _>(&reference, size).unwrap(),
+            );
+            p.verify_between((m, &r1), (size, &r2)).unwrap();
         }
     }
     assert!(l.inclusion_proof(n, None).is_err(), "a seq beyond the ledger");
@@ -316,5 +321,6 @@ fn a_store_written_before_the_tree_existed_gets_its_tree_on_open() {
     assert_eq!(report.root, memory_tree(&lines).root());
     assert_eq!(report.checkpoint.size, lines.len() as u64);
     let l = Ledger::open(dir.path()).unwrap();
-    l.inclusion_proof(42, None).unwrap().verify().unwrap();
+    let n = lines.len() as u64;
+    l.inclusion_proof(42, None).unwrap().verify_against(n, &memory_tree(&lines).root()).unwrap();
 }

@@ -84,6 +84,8 @@ fn fixture(l: &Ledger) {
     }
     cs.push(Command::CrossListNode { node: "p.g.a".into(), under: "p.g.b".into() });
     cs.push(Command::CrossListNode { node: "p.g.b".into(), under: "p.g.a".into() });
+    cs.push(Command::CrossListNode { node: "p.g.a".into(), under: "p.h".into() });
+    cs.push(Command::CrossListNode { node: "p.g.b".into(), under: "p.h".into() });
     cs.push(Command::NameVersion { plan: "p".into(), name: "v1".into(), seq: "last".into() });
     for x in ["a", "b"] {
         cs.push(Command::ReviseNodeText { node: format!("p.g.{x}"), text: "改定後".into() });
@@ -229,8 +231,9 @@ const CASES: &[(Kind, &str, &str)] = &[
     (Kind::Content, "/api/nodes/p.g.{X}/move", r#"{"parent":"p.g","order":7}"#),
     (Kind::Content, "/api/nodes/p.g.{X}3/retire", r#"{}"#),
     (Kind::Content, "/api/nodes/p.g.{X}2/reinstate", r#"{}"#),
-    (Kind::Content, "/api/nodes/p.g.{X}/cross-list", r#"{"under":"p.h"}"#),
-    (Kind::Content, "/api/nodes/p.g.{X}/uncross", r#"{"under":"p.g.{Y}"}"#),
+    // An editor lists its own node only under one of its own, and may take a listing off either of its nodes.
+    (Kind::Content, "/api/nodes/p.g.{X}/cross-list", r#"{"under":"p.g.{X}3"}"#),
+    (Kind::Content, "/api/nodes/p.g.{X}/uncross", r#"{"under":"p.h"}"#),
     (Kind::Content, "/api/nodes/p.g.{X}/cross-reference", r#"{"reference":"基本計画 2-1"}"#),
     (Kind::Content, "/api/nodes/p.g.{X}/departments", r#"{"departments":["{D}","企画課"]}"#),
     (Kind::Content, "/api/nodes/p.g.{X}/milestones", r#"{"fiscal_year":"2018","text":"完了"}"#),

@@ -58,8 +58,16 @@ fn unb64(what: &str, s: &str) -> Result<Vec<u8>, BundleError> {
 }
 
 impl InclusionProof {
-    /// Checks the proof on its own terms: the entry gives the leaf hash, and the path leads to the root.
-    pub fn verify(&self) -> Result<(), BundleError> {
+    /// Checks the proof against a root the caller trusts — the root of a signed checkpoint of `size` events, or one
+    /// recomputed from the ledger — never against the `root` the proof itself carries, which whoever made the proof
+    /// could have chosen: the entry gives the leaf hash, and the path must lead to the trusted root.
+    pub fn verify_against(&self, size: u64, trusted_root: &TreeHash) -> Result<(), BundleError> {
+        if self.tree_size != size {
+            return Err(BundleError::Field {
+                field: "tree_size".into(),
+                reason: format!("is {}, but the trusted root is of {size} events", self.tree_size),
+            });
+        }
         let entry = EventHash::from_hex(&self.entry).ok_or_else(|| BundleError::Field {
             field: "entry".into(),
             reason: "is not 64 lowercase hex digits".into(),
@@ -72,17 +80,26 @@ impl InclusionProof {
             });
         }
         let proof = self.proof.iter().map(|p| unb64("proof", p)).collect::<Result<Vec<_>, _>>()?;
-        let root = unb64("root", &self.root)?;
-        merkle::verify_inclusion::<LedgerHasher, _>(self.leaf_index, self.tree_size, &leaf, &proof, &root)?;
+        merkle::verify_inclusion::<LedgerHasher, _>(self.leaf_index, self.tree_size, &leaf, &proof, trusted_root)?;
         Ok(())
     }
 }
 
 impl ConsistencyProof {
-    pub fn verify(&self) -> Result<(), BundleError> {
+    /// Checks the proof between two roots the caller trusts (two signed checkpoints, or an earlier checkpoint and
+    /// a recomputed ledger), never the roots the proof carries.
+    pub fn verify_between(&self, earlier: (u64, &TreeHash), later: (u64, &TreeHash)) -> Result<(), BundleError> {
+        if (self.size1, self.size2) != (earlier.0, later.0) {
+            return Err(BundleError::Field {
+                field: "size1".into(),
+                reason: format!(
+                    "the proof is from {} to {} events, but the trusted roots are of {} and {}",
+                    self.size1, self.size2, earlier.0, later.0
+                ),
+            });
+        }
         let proof = self.proof.iter().map(|p| unb64("proof", p)).collect::<Result<Vec<_>, _>>()?;
-        let (r1, r2) = (unb64("root1", &self.root1)?, unb64("root2", &self.root2)?);
-        merkle::verify_consistency::<LedgerHasher, _>(self.size1, self.size2, &proof, &r1, &r2)?;
+        merkle::verify_consistency::<LedgerHasher, _>(self.size1, self.size2, &proof, earlier.1, later.1)?;
         Ok(())
     }
 }

@@ -205,13 +205,21 @@ pub fn authorize(state: &State, principal: &Principal, cmd: &Command) -> Result<
                 )),
             }
         }
+        // Listing a node under another (再掲) changes both: the same rule as add and move, so an editor lists only
+        // its own node, only under one of its own.
+        CrossListNode { node, under } => {
+            node_is_mine("node", node)?;
+            node_is_mine("under", under)
+        }
+        // Either side may take a listing away: the department under whose item it appears is not stuck with it.
+        RemoveCrossListing { node, under } => {
+            node_is_mine("node", node).or_else(|e| node_is_mine("under", under).map_err(|_| e))
+        }
         RenameNode { node, .. }
         | ReviseNodeText { node, .. }
         | ReviseNodeDetails { node, .. }
         | RetireNode { node }
         | ReinstateNode { node }
-        | CrossListNode { node, .. }
-        | RemoveCrossListing { node, .. }
         | CrossReferenceNode { node, .. }
         | SetMilestone { node, .. }
         | WithdrawMilestone { node, .. }

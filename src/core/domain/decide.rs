@@ -1,6 +1,6 @@
 //! `decide`: checks a command against the current state and returns the events it causes. Pure; no I/O.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::command::Command;
 use super::error::DomainError;
@@ -100,8 +100,8 @@ fn value(field: &str, s: &str) -> R<PlanValue> {
 }
 
 fn date(field: &str, s: &str) -> R<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+    super::time::parse_date(s.trim())
+        .ok_or_else(|| DomainError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD with a four-digit year)")))
 }
 
 fn direction(field: &str, s: &str) -> R<Direction> {
@@ -869,9 +869,8 @@ fn restore_point(p: &Plan, s: &str) -> R<RestorePoint> {
         return Ok(RestorePoint::Seq { seq });
     }
     if let Some(v) = s.strip_prefix("as-of:") {
-        let t = DateTime::parse_from_rfc3339(v)
-            .map_err(|_| DomainError::invalid("to", format!("{v:?} is not an RFC 3339 instant")))?;
-        return Ok(RestorePoint::as_of(t.with_timezone(&Utc)));
+        let t = super::time::parse_instant(v).map_err(|why| DomainError::invalid("to", format!("{v:?} {why}")))?;
+        return Ok(RestorePoint::as_of(t));
     }
     if let Some(v) = s.strip_prefix("effective:") {
         return Ok(RestorePoint::Effective { effective: date("to", v)? });

@@ -155,6 +155,7 @@ pub enum PlanEvent {
         indicator: IndicatorId,
         fiscal_year: FiscalYear,
         value: PlanValue,
+        #[serde(with = "crate::core::domain::model::opt_date")]
         as_of: Option<NaiveDate>,
         note: String,
     },
@@ -170,6 +171,7 @@ pub enum PlanEvent {
         fiscal_year: FiscalYear,
         previous: PlanValue,
         value: PlanValue,
+        #[serde(with = "crate::core::domain::model::opt_date")]
         as_of: Option<NaiveDate>,
         note: String,
     },

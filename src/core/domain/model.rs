@@ -155,7 +155,10 @@ pub enum RestorePoint {
         as_of: DateTime<Utc>,
     },
     /// As in force on this date.
-    Effective { effective: NaiveDate },
+    Effective {
+        #[serde(with = "date")]
+        effective: NaiveDate,
+    },
     /// A named version of the plan, and the seq it names.
     Version { name: String, seq: u64 },
 }
@@ -191,7 +194,7 @@ impl RestorePoint {
 /// Instants in records (`recorded_at`) and inside events are written with microseconds and `Z`: one spelling per
 /// instant, so one record has one byte form.
 pub mod micros {
-    use chrono::{DateTime, NaiveDateTime, Utc};
+    use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
@@ -202,8 +205,49 @@ pub mod micros {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        NaiveDateTime::parse_from_str(&s, FORMAT)
-            .map(|n| n.and_utc())
-            .map_err(|_| serde::de::Error::custom("instants must be YYYY-MM-DDTHH:MM:SS.ffffffZ"))
+        crate::core::domain::time::parse_stored_instant(&s).ok_or_else(|| {
+            serde::de::Error::custom(
+                "instants must be YYYY-MM-DDTHH:MM:SS.ffffffZ with a four-digit year and no leap second",
+            )
+        })
+    }
+}
+
+/// Dates in records and events: `YYYY-MM-DD` with a four-digit year, read strictly (chrono's own reading would
+/// take a signed or five-digit year).
+pub mod date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.format("%Y-%m-%d").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::core::domain::time::parse_date(&s)
+            .ok_or_else(|| serde::de::Error::custom("dates must be YYYY-MM-DD with a four-digit year"))
+    }
+}
+
+/// [`date`] for an optional date: `null` when absent.
+pub mod opt_date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::date::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => crate::core::domain::time::parse_date(&s)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("dates must be YYYY-MM-DD with a four-digit year")),
+        }
     }
 }

@@ -116,9 +116,23 @@ impl FromStr for PlanValue {
             let int = if int.is_empty() { "0" } else { int };
             format!("{sign}{int}{rest}")
         };
-        Self::parse_canonical(&trimmed).ok_or_else(|| ValueError {
-            input: input.into(),
-            reason: "is not an exact decimal number (digits with an optional decimal point; no exponent)".into(),
+        Self::parse_canonical(&trimmed).ok_or_else(|| {
+            let body = trimmed.strip_prefix('-').unwrap_or(&trimmed);
+            let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+            let shaped = !int.is_empty()
+                && !frac.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit());
+            ValueError {
+                input: input.into(),
+                reason: if shaped {
+                    "is too large or too precise for an exact decimal: at most 28 digits after the point, and all its \
+                     digits read as one integer at most 79228162514264337593543950335"
+                        .into()
+                } else {
+                    "is not an exact decimal number (digits with an optional decimal point; no exponent)".into()
+                },
+            }
         })
     }
 }

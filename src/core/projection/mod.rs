@@ -54,12 +54,18 @@ impl Point {
     }
 }
 
+use crate::core::domain::time;
 pub use crate::core::domain::time::jst_date;
 
 /// Parses an effective date: `YYYY-MM-DD`, or a fiscal year (any form `FiscalYear` reads) for its 1 April.
 pub fn parse_effective(field: &str, s: &str) -> Result<NaiveDate, DomainError> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+    if let Some(d) = time::parse_date(s.trim()) {
         return Ok(d);
+    }
+    // No fiscal-year form has a dash or a sign: such text was meant as a date.
+    let t = s.trim();
+    if t.contains('-') || t.starts_with('+') {
+        return Err(DomainError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD with a four-digit year)")));
     }
     match s.parse::<FiscalYear>() {
         Ok(fy) => Ok(fy.start()),
@@ -71,9 +77,7 @@ pub fn parse_effective(field: &str, s: &str) -> Result<NaiveDate, DomainError> {
 }
 
 pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, DomainError> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| DomainError::invalid(field, format!("{s:?} is not an RFC 3339 instant")))
+    time::parse_instant(s.trim()).map_err(|why| DomainError::invalid(field, format!("{s:?} {why}")))
 }
 
 /// Resolves a version name of `plan` to its point.
@@ -132,7 +136,7 @@ pub fn resolve_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Restore
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return seq(s).map(Some);
     }
-    if let Ok(effective) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    if let Some(effective) = time::parse_date(s) {
         return Ok(Some(RestorePoint::Effective { effective }));
     }
     if s.contains('T') {

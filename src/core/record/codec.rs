@@ -19,6 +19,7 @@ pub struct Record {
     /// Always written with microseconds and `Z`, so every instant has exactly one spelling.
     #[serde(with = "crate::core::domain::model::micros")]
     pub recorded_at: DateTime<Utc>,
+    #[serde(with = "crate::core::domain::model::date")]
     pub effective: NaiveDate,
     pub actor: Actor,
     pub authority: Option<String>,

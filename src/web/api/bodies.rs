@@ -259,7 +259,7 @@ bodies! {
         /// An exact decimal, as a string
         value: String,
         /// The date the actual was measured (YYYY-MM-DD)
-        #[serde(default)] as_of: Option<String>,
+        #[serde(default)] #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] as_of: Option<String>,
         #[serde(default)] note: String,
     }
     /// The corrected actual (実績値) for a fiscal year.
@@ -268,7 +268,7 @@ bodies! {
         /// An exact decimal, as a string
         value: String,
         /// The date the actual was measured (YYYY-MM-DD)
-        #[serde(default)] as_of: Option<String>,
+        #[serde(default)] #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] as_of: Option<String>,
         #[serde(default)] note: String,
     }
     /// Bring the plan, node or indicator in the path back to its content at a past point. Authority and reason
@@ -284,7 +284,7 @@ bodies! {
     CommandsBody {
         /// Commands as `{"command": "set_target", …}`; field names as in the single-command endpoints, the ids
         /// included
-        #[schema(value_type = Vec<Object>)]
+        #[schema(value_type = Vec<Object>, min_items = 1)]
         commands: Vec<Command>,
     }
 }

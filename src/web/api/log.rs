@@ -27,7 +27,7 @@ pub const EVENTS_PAGE_MAX: u64 = 10_000;
 pub const JSONL: &str = "application/jsonl";
 
 /// Largest seq or tree size a query parameter takes: the OpenAPI document declares them `int64`.
-pub const SEQ_MAX: u64 = i64::MAX as u64;
+pub use crate::query::SEQ_MAX;
 
 /// A seq or tree size given as a query parameter, refused by name unless it is a whole number in `int64` range.
 pub fn u64_param(q: &BTreeMap<String, String>, name: &str) -> Result<Option<u64>, Problem> {

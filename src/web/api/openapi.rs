@@ -51,13 +51,13 @@ fn takes_idempotency_key(path: &str) -> bool {
     appends(path) && !path.ends_with("/restore")
 }
 
-fn header_param(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+fn header_param(name: &str, description: &str, schema: ObjectBuilder) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(description))
-        .schema(Some(string_schema()))
+        .schema(Some(schema))
         .build()
 }
 
@@ -77,7 +77,11 @@ fn add_write(op: &mut Operation, path: &str) {
             "412",
             "`If-Match` names no version the plan is at; `current_version` and the `ETag` header give the current one",
         ));
-        problems.push(("503", "The ledger is shutting down"));
+        problems.push((
+            "503",
+            "The ledger could not store the change (a full or failing disk; nothing was appended) or is shutting \
+             down; retry after the `Retry-After` seconds",
+        ));
     }
     if takes_idempotency_key(path) {
         problems.push((
@@ -94,6 +98,7 @@ fn add_write(op: &mut Operation, path: &str) {
             "If-Match",
             "ETags of the plan's resources as read (any of them: each names the plan's version); the write is \
              refused with 412 unless the plan is still at one of them. `*`: the plan must exist",
+            string_schema(),
         ));
     }
     if takes_idempotency_key(path) {
@@ -101,6 +106,10 @@ fn add_write(op: &mut Operation, path: &str) {
             "Idempotency-Key",
             "Up to 128 visible ASCII characters, scoped to the token: a retry with the same key and body answers the \
              original response (with `Idempotent-Replayed: true`) and appends nothing",
+            string_schema()
+                .min_length(Some(1))
+                .max_length(Some(crate::store::ledger::IDEMPOTENCY_KEY_MAX))
+                .pattern(Some("^[!-~]+$")),
         ));
     }
 }
@@ -129,7 +138,24 @@ fn string_schema() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
+/// Integer parameters (seqs, sizes, `after`) are u64 inside but refused above 2^63 − 1, the largest int64: the
+/// document says so, rather than leave `format: int64` to imply it alone.
+fn bound_integers(op: &mut Operation) {
+    use utoipa::Number;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{Schema, SchemaType};
+    for p in op.parameters.iter_mut().flatten() {
+        let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut() else { continue };
+        if matches!(o.schema_type, SchemaType::Type(Type::Integer)) && o.maximum.is_none() {
+            o.minimum.get_or_insert(Number::Int(0));
+            // Invariant: the server is built for 64-bit targets, where isize holds i64::MAX.
+            o.maximum = Some(Number::Int(isize::try_from(crate::query::SEQ_MAX).unwrap_or(isize::MAX)));
+        }
+    }
+}
+
 fn add_shared(op: &mut Operation, tagged: bool) {
+    bound_integers(op);
     let responses = &mut op.responses.responses;
     for (status, description) in [
         ("408", "The request took too long to answer"),

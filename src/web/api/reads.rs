@@ -40,7 +40,8 @@ pub struct PointQuery {
     at: Option<u64>,
     /// The plan as the ledger had recorded it at this RFC 3339 instant
     as_of: Option<chrono::DateTime<chrono::Utc>>,
-    /// The plan as in force on this date: `YYYY-MM-DD`, or a fiscal year (e.g. `2017`, `令和3`) for its 1 April
+    /// The plan as in force on this date: `YYYY-MM-DD` (a four-digit year), or a fiscal year (e.g. `2017`,
+    /// `令和3`) for its 1 April
     effective: Option<String>,
     /// The plan at this named version (see `/versions`). At most one of `at`, `as_of`, `effective` and `version`
     /// may be given
