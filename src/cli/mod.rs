@@ -24,7 +24,7 @@ use planledger::core::plantable;
 use planledger::core::projection::{self, Point};
 use planledger::core::record::split_lines;
 use planledger::core::record::{ChainVerifier, verify_lines};
-use planledger::store::ledger::{AppendRequest, IdempotencyKey, Ledger, LedgerError, Precondition};
+use planledger::store::ledger::{AppendRequest, IdempotencyKey, Ledger, LedgerError, LedgerOptions, Precondition};
 use planledger::store::restore::{RestoreError, RestoreRequest};
 
 /// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input, 75 (EX_TEMPFAIL) the
@@ -682,11 +682,25 @@ fn ledger_exists(dir: &Path) -> bool {
 /// `--snapshot-every`, set once from the command line before any ledger is opened.
 static SNAPSHOT_EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
+/// How the command line opens a ledger. `PLANLEDGER_FAIL_COMMITS=N` is a fault drill: the first N commits fail as
+/// a full disk does, so that an operator (or a test) sees what a client is told and that nothing is lost.
+pub(crate) fn options() -> Result<LedgerOptions> {
+    let mut options = LedgerOptions::default();
+    if let Ok(v) = std::env::var("PLANLEDGER_FAIL_COMMITS") {
+        let n: u64 = v.parse().map_err(|_| refused(format!("PLANLEDGER_FAIL_COMMITS: {v:?} is not a whole number")))?;
+        let faults = std::sync::Arc::new(planledger::store::Faults::default());
+        faults.fail_next_commits(n);
+        options.faults = Some(faults);
+    }
+    Ok(options)
+}
+
 pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
     if !ledger_exists(dir) {
         return Err(refused(format!("no ledger in {} (run `planledger init` first, or pass --data)", dir.display())));
     }
-    let ledger = Ledger::open(dir).with_context(|| format!("opening the ledger in {}", dir.display()))?;
+    let ledger =
+        Ledger::open_with(dir, options()?).with_context(|| format!("opening the ledger in {}", dir.display()))?;
     if let Some(n) = SNAPSHOT_EVERY.get() {
         ledger.set_snapshot_every(*n);
     }
@@ -882,7 +896,7 @@ pub fn run() -> Result<ExitCode> {
             if files.is_empty() {
                 return Err(refused("import: name at least one ledger file"));
             }
-            let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open(data)? };
+            let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open_with(data, options()?)? };
             let mut lines = Vec::new();
             for f in &files {
                 let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
@@ -1248,7 +1262,7 @@ fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Re
         // Without a date of its own the writer takes today in Japan from the clock that stamps the events.
         effective: who.effective.as_deref().map(|s| parse_effective("--effective", s)).transpose()?.or(r.effective),
     };
-    let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open(data)? };
+    let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open_with(data, options()?)? };
     {
         let p = ledger.read();
         plantable::check(&name, &table, &p.state, &meta).map_err(|e| refused(e.to_string()))?;

@@ -9,6 +9,7 @@ mod crash;
 mod http;
 mod model;
 mod portal;
+mod regressions;
 mod restore;
 mod seeds;
 mod snapcache;

@@ -154,3 +154,94 @@ fn a_previous_value_with_a_misstated_scale_does_not_verify() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(&format!("first bad event seq {}:", text.lines().count() - 1)), "{err}");
 }
+
+/// What one tampering does to an export's lines.
+#[derive(Debug, Clone)]
+enum Tamper {
+    /// Flip one bit of one byte of line `k` (not the last: a changed last line is caught only against a checkpoint).
+    Flip { k: usize, pos: usize },
+    /// Remove line `k` (not the last, which leaves a valid shorter ledger).
+    Drop { k: usize },
+    /// Swap lines `k` and `k + 1`.
+    Swap { k: usize },
+    /// Repeat line `k` right after itself.
+    Duplicate { k: usize },
+}
+
+impl Tamper {
+    /// The tampered lines, and the seq `verify` must name as the first bad event (`None`: a file that no longer
+    /// starts at seq 0, which verify names by the seq it starts at).
+    fn apply(&self, lines: &[Vec<u8>]) -> (Vec<Vec<u8>>, Option<usize>) {
+        let mut out = lines.to_vec();
+        match *self {
+            Tamper::Flip { k, pos } => {
+                let p = pos % out[k].len();
+                out[k][p] ^= 0x01;
+                (out, Some(k))
+            }
+            Tamper::Drop { k } => {
+                out.remove(k);
+                (out, if k == 0 { None } else { Some(k) })
+            }
+            Tamper::Swap { k } => {
+                out.swap(k, k + 1);
+                (out, if k == 0 { None } else { Some(k) })
+            }
+            Tamper::Duplicate { k } => {
+                out.insert(k + 1, lines[k].clone());
+                (out, Some(k + 1))
+            }
+        }
+    }
+}
+
+fn tamper_strategy(n: usize) -> impl proptest::strategy::Strategy<Value = Tamper> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..n - 1, any::<usize>()).prop_map(|(k, pos)| Tamper::Flip { k, pos }),
+        (0..n - 1).prop_map(|k| Tamper::Drop { k }),
+        (0..n - 1).prop_map(|k| Tamper::Swap { k }),
+        (0..n).prop_map(|k| Tamper::Duplicate { k }),
+    ]
+}
+
+/// Lines of a small ledger with a plan, nodes, an indicator and its targets.
+fn small_export() -> Vec<Vec<u8>> {
+    use crate::support::{add_node, append, create_plan, define, set_target};
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    append(&l, create_plan("p")).unwrap();
+    append(&l, add_node("p", "p.n")).unwrap();
+    append(&l, define("p.i", "p.n")).unwrap();
+    for (y, t) in [("2016", "10"), ("2017", "12"), ("2018", "15"), ("2016", "11"), ("2017", "13")] {
+        append(&l, set_target("p.i", y, t)).unwrap();
+    }
+    for i in 0..6 {
+        append(&l, add_node("p", &format!("p.m{i}"))).unwrap();
+    }
+    let lines = l.read_events(0, u64::MAX).unwrap().into_iter().map(|(_, b)| b).collect();
+    l.close();
+    lines
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    #[test]
+    fn any_flipped_dropped_swapped_or_duplicated_line_is_named_by_seq(t in tamper_strategy(14)) {
+        static LINES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        let lines = LINES.get_or_init(small_export);
+        proptest::prop_assert_eq!(lines.len(), 14);
+        let (tampered, seq) = t.apply(lines);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("export.jsonl");
+        let bytes: Vec<u8> = tampered.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect();
+        std::fs::write(&file, bytes).unwrap();
+        let (code, err) = verify(&["verify", "--file", file.to_str().unwrap()]);
+        proptest::prop_assert_eq!(code, 1, "{:?} passed: {}", t, err);
+        match seq {
+            Some(s) => proptest::prop_assert!(err.contains(&format!("first bad event seq {s}:")), "{:?}: {}", t, err),
+            None => proptest::prop_assert!(err.contains("start at seq 1, not 0"), "{:?}: {}", t, err),
+        }
+    }
+}

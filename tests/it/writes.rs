@@ -13,8 +13,8 @@ use tower::ServiceExt;
 
 use crate::support::{add_node, create_plan, define, req, set_target};
 
-const ROAD: &str = "道路課";
-const PARK: &str = "公園課";
+pub const ROAD: &str = "道路課";
+pub const PARK: &str = "公園課";
 
 /// A plan with a goal (no department) over two symmetric branches: `a` of 道路課 and `b` of 公園課. Each branch has a
 /// node with a milestone, a retired sibling, an indicator with baseline, target and actual, a retired indicator,
@@ -97,11 +97,11 @@ fn fixture(l: &Ledger) {
 }
 
 /// The tokens of the fixture: (role, secret, actor name).
-struct Tokens {
-    admin: String,
-    editor: String,
-    reporter: String,
-    auditor: String,
+pub struct Tokens {
+    pub admin: String,
+    pub editor: String,
+    pub reporter: String,
+    pub auditor: String,
 }
 
 fn tokens(l: &Ledger) -> Tokens {
@@ -125,7 +125,7 @@ fn tokens(l: &Ledger) -> Tokens {
 
 /// A fresh fixture ledger with its tokens and router. Called from async tests on a multi-thread runtime: the
 /// blocking appends run in place.
-fn ledger() -> (tempfile::TempDir, Ledger, Tokens, Router) {
+pub fn ledger() -> (tempfile::TempDir, Ledger, Tokens, Router) {
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::create(dir.path(), Some("planledger.test/writes")).unwrap();
     tokio::task::block_in_place(|| fixture(&l));
@@ -141,20 +141,20 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// A problem document with `status` naming `field`.
-    fn problem(&self, status: StatusCode, field: &str) -> Value {
+    pub fn problem(&self, status: StatusCode, field: &str) -> Value {
         assert_eq!(self.status, status, "{}", self.text());
         assert_eq!(self.header("content-type"), "application/problem+json");
         let p = self.json();
@@ -164,7 +164,7 @@ impl Answer {
     }
 }
 
-async fn send(
+pub async fn send(
     app: &Router,
     method: Method,
     uri: &str,
@@ -258,7 +258,7 @@ fn fill(template: &str, own: bool) -> String {
 }
 
 /// The body with who, why and when added.
-fn with_meta(body: &str) -> Value {
+pub fn with_meta(body: &str) -> Value {
     let mut v: Value = serde_json::from_str(body).unwrap();
     v["authority"] = json!("庁議決定");
     v["reason"] = json!("年度途中の見直し");
@@ -307,11 +307,11 @@ fn actor_name(who: Who) -> &'static str {
     }
 }
 
-fn head(l: &Ledger) -> Head {
+pub fn head(l: &Ledger) -> Head {
     l.head()
 }
 
-fn close(l: Ledger) {
+pub fn close(l: Ledger) {
     tokio::task::block_in_place(|| l.close());
 }
 

@@ -123,8 +123,10 @@ impl ChainVerifier {
     }
 }
 
-/// Verifies records given as byte lines. When a link breaks between records k-1 and k, the one to blame is k-1
-/// (its bytes changed) unless record k's own hash also fails to match record k+1's `prev` — then k itself changed.
+/// Verifies records given as byte lines. A line that does not carry the next seq is blamed where it stands (a line
+/// before it is missing, or it is repeated or out of order). When a link breaks between records k-1 and k, the one
+/// to blame is k-1 (its bytes changed) unless record k's own hash also fails to match record k+1's `prev` — then k
+/// itself changed.
 pub fn verify_lines<'a, I>(mut verifier: ChainVerifier, lines: I) -> Result<(VerifySummary, State), VerifyError>
 where
     I: IntoIterator<Item = &'a [u8]>,
@@ -133,6 +135,17 @@ where
     for (i, bytes) in lines.iter().enumerate() {
         let seq = verifier.next.0;
         let r = Record::decode(bytes).map_err(|e| VerifyError { seq, what: e.to_string() })?;
+        // A line whose seq is not the next one was removed, repeated or moved: the place it stands in is to blame,
+        // not the line before it.
+        if r.seq.0 != seq {
+            return Err(VerifyError {
+                seq,
+                what: format!(
+                    "the line in seq {seq}'s place is seq {}: a line is missing, repeated or out of order",
+                    r.seq
+                ),
+            });
+        }
         if r.prev != verifier.prev && i > 0 {
             let h = EventHash::of(bytes);
             let next_links_to_this = match lines.get(i + 1).map(|b| Record::decode(b)) {
