@@ -28,7 +28,7 @@ use crate::store::log::{CachePos, LogError};
 /// The projection format of stored snapshots. Bump it whenever `State` or `State::evolve` changes what a fold
 /// produces: snapshots of another format are ignored and refilled. `tests::format_is_pinned` fails when the fold of
 /// a fixed workload changes without this being bumped.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const CACHE_FORMAT: u32 = 1;
 
 /// Default distance, in plan events, between two snapshots on one axis.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
@@ -94,7 +94,7 @@ fn encode(state: &State, built_len: u64, seq: u64, hash: [u8; 32]) -> Vec<u8> {
     let payload = lz4_flex::compress_prepend_size(&json);
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&SNAPSHOT_FORMAT.to_be_bytes());
+    out.extend_from_slice(&CACHE_FORMAT.to_be_bytes());
     out.extend_from_slice(&built_len.to_be_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&hash);
@@ -117,6 +117,13 @@ fn header(bytes: &[u8]) -> Result<Header, Unusable> {
     let mut hash = [0u8; 32];
     hash.copy_from_slice(&bytes[24..56]);
     Ok(Header { format: u32::from_be_bytes(f), built_len: u64_at(8), seq: u64_at(16), hash })
+}
+
+/// Whether a cache entry's header and checksum hold (without decoding its payload): what `warm` checks of the
+/// entries it keeps.
+fn intact(bytes: &[u8]) -> bool {
+    header(bytes).is_ok_and(|h| h.format == CACHE_FORMAT)
+        && blake3::hash(&bytes[HEADER..]).as_bytes()[..] == bytes[HEADER - 32..HEADER]
 }
 
 fn payload(bytes: &[u8]) -> Result<State, Unusable> {
@@ -233,7 +240,7 @@ impl Ledger {
     fn usable(&self, plan: &PlanId, pos: CachePos, bytes: &[u8], len: u64) -> Result<Option<State>, LedgerError> {
         let verdict = (|| {
             let h = header(bytes)?;
-            if h.format != SNAPSHOT_FORMAT {
+            if h.format != CACHE_FORMAT {
                 return Err(Unusable::Stale("made by another projection format"));
             }
             let seq = match pos {
@@ -369,6 +376,18 @@ impl Ledger {
         }
         for plan in plans {
             report.plans += 1;
+            // Seq snapshots never go stale, but one may be damaged: then the axis is rebuilt whole, so that no
+            // answer has to step around a hole.
+            let damaged = self
+                .log()
+                .cache_positions(plan.as_str(), CachePos::Seq(0))?
+                .into_iter()
+                .map(|pos| Ok(self.log().cache_at(plan.as_str(), pos)?.is_some_and(|b| !intact(&b))))
+                .collect::<Result<Vec<bool>, LedgerError>>()?;
+            if damaged.contains(&true) {
+                tracing::warn!(%plan, "a damaged cached state: rebuilding the plan's seq axis");
+                self.log().cache_clear_axis(plan.as_str(), CachePos::Seq(0))?;
+            }
             let before = self.cache_count(&plan)?;
             // Seq snapshots never go stale: continue from the last one. In-force snapshots before the last one may
             // have been made stale by late arrivals, and a late arrival shifts the positions of all after it: they
@@ -468,7 +487,7 @@ mod tests {
     use crate::core::domain::decide;
 
     /// The fold of a fixed workload, hashed. If this fails because `State` or `evolve` changed, bump
-    /// `SNAPSHOT_FORMAT` (so stored snapshots of the old fold are ignored) and re-pin format and hash together; if
+    /// `CACHE_FORMAT` (so stored snapshots of the old fold are ignored) and re-pin format and hash together; if
     /// only `synth::workload` changed, re-pin the hash alone.
     #[test]
     fn format_is_pinned() {
@@ -480,9 +499,9 @@ mod tests {
         }
         let hash = blake3::hash(&serde_json::to_vec(&state).unwrap()).to_hex().to_string();
         assert_eq!(
-            (SNAPSHOT_FORMAT, hash.as_str()),
+            (CACHE_FORMAT, hash.as_str()),
             (1, "0dc146cc525b4239572b27143c7d3f90421df7ae63b696d68d7f714154f72121"),
-            "the projection changed: bump SNAPSHOT_FORMAT and re-pin"
+            "the projection changed: bump CACHE_FORMAT and re-pin"
         );
     }
 
@@ -496,7 +515,7 @@ mod tests {
         }
         let bytes = encode(&state, 60, 59, [7; 32]);
         let h = header(&bytes).unwrap();
-        assert_eq!((h.format, h.built_len, h.seq, h.hash), (SNAPSHOT_FORMAT, 60, 59, [7; 32]));
+        assert_eq!((h.format, h.built_len, h.seq, h.hash), (CACHE_FORMAT, 60, 59, [7; 32]));
         assert_eq!(payload(&bytes).unwrap(), state);
         for i in [HEADER - 1, HEADER, bytes.len() - 1] {
             let mut bad = bytes.clone();

@@ -366,3 +366,26 @@ async fn an_exact_retry_with_the_same_if_match_replays_its_201() {
 fn after_version(l: &Ledger) -> u64 {
     l.read().state.plans.values().find(|p| p.id.as_str() == "p").unwrap().version
 }
+
+#[test]
+fn warm_rebuilds_a_damaged_cached_state() {
+    // Postmortem: `warm` continued each plan's seq axis from its last cached state, so a damaged one in the middle stayed a hole and answers there replayed events although the cache was "warm".
+    use planledger::core::domain::PlanId;
+    use planledger::core::projection::Point;
+    use planledger::store::CachePos;
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    l.set_snapshot_every(1);
+    append(&l, create_plan("p")).unwrap();
+    for i in 0..3 {
+        append(&l, crate::support::add_node("p", &format!("p.n{i}"))).unwrap();
+    }
+    l.warm().unwrap();
+    l.plant_cache_entry("p", CachePos::Seq(1), b"PLSN garbage").unwrap();
+    l.warm().unwrap();
+    let p = PlanId::new("p").unwrap();
+    for s in 0..4 {
+        assert_eq!(l.plan_at(&p, Some(Point::Seq(s))).unwrap().replayed, 0, "seq {s}");
+    }
+    l.close();
+}
