@@ -1,6 +1,6 @@
-//! The audit commands: proofs, bundles, and verification of the data dir against checkpoints.
+//! The audit commands: proofs, bundles, and verification of the data dir or of ledger files against checkpoints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -8,10 +8,12 @@ use anyhow::{Context, Result};
 use planledger::core::audit::merkle::{MemoryTree, Rfc6962Sha256};
 use planledger::core::audit::note::{Checkpoint, NoteVerifier};
 use planledger::core::audit::{Bundle, b64};
-use planledger::core::domain::EventHash;
+use planledger::core::domain::{EventHash, Seq};
+use planledger::core::record::{ChainVerifier, split_lines, verify_lines};
 use planledger::store::ledger::{Ledger, verify_dir_with};
 
-use super::{Exit, ProveCmd, ledger_error, refused};
+use super::defs::ProveCmd;
+use super::{Exit, ledger_error, refused};
 
 /// A public key given inline or as a file holding it.
 pub fn load_pubkey(arg: &str) -> Result<NoteVerifier> {
@@ -150,4 +152,74 @@ pub fn files_match_checkpoint(lines: &[Vec<u8>], checkpoint: &Path, key: &NoteVe
         );
     }
     Ok(())
+}
+
+/// Where the files given to `verify --file` start.
+pub enum Start {
+    /// At seq 0: the whole ledger.
+    Beginning,
+    /// Wherever their first line says: a segment, checked for encoding, seq and chain.
+    Segment,
+    /// At this seq, continuing this event hash.
+    After(Seq, EventHash),
+}
+
+pub fn verify_files(
+    files: &[PathBuf],
+    start: Start,
+    checkpoint: Option<&Path>,
+    key: Option<&NoteVerifier>,
+) -> Result<ExitCode> {
+    let mut all = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let lines = split_lines(&bytes)
+            .map_err(|e| Exit::VerifyFailed(format!("verification FAILED: {}: {}", f.display(), e.what)))?;
+        all.extend(lines);
+    }
+    let first = all.first().map(|l| planledger::core::record::Record::decode(l));
+    let verifier = match (start, first) {
+        (Start::Beginning, Some(Ok(r))) if r.seq.0 > 0 => {
+            return Err(Exit::VerifyFailed(format!(
+                "verification FAILED: the files start at seq {}, not 0: the events before it are missing (to check \
+                 a segment, say so with --segment, or with --from {} --prev HASH)",
+                r.seq, r.seq
+            ))
+            .into());
+        }
+        (Start::Segment, Some(Ok(r))) => ChainVerifier::segment(r.seq, r.prev),
+        (Start::After(seq, prev), _) => ChainVerifier::segment(seq, prev),
+        _ => ChainVerifier::new(),
+    };
+    let rules = verifier.checks_rules();
+    let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+    match verify_lines(verifier, refs) {
+        Ok((s, _)) => {
+            if let Some(cp) = checkpoint {
+                if s.first != 0 {
+                    return Err(refused("--checkpoint: the files must start at seq 0 to rebuild the tree"));
+                }
+                let Some(key) = key else {
+                    return Err(refused("--checkpoint: give the ledger's public key with --pubkey"));
+                };
+                files_match_checkpoint(&all, cp, key)?;
+            }
+            if rules {
+                println!("ok: {} events, head {}", s.count, s.head);
+            } else {
+                println!(
+                    "ok: {} events (seq {}..={}), head {}; a segment continuing an earlier file: encoding, seq and chain \
+                     verified; give the earlier files too to check the plan rules",
+                    s.count,
+                    s.first,
+                    s.first + s.count.saturating_sub(1),
+                    s.head
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            Err(Exit::VerifyFailed(format!("verification FAILED: first bad event seq {}: {}", e.seq, e.what)).into())
+        }
+    }
 }

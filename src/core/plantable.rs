@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -354,15 +353,6 @@ pub fn check(file_name: &str, table: &PlanTable, state: &State, meta: &Meta) -> 
         }
     }
     if errs.is_empty() { Ok(()) } else { Err(TableErrors(errs)) }
-}
-
-/// Reads a plan table from disk and parses it.
-pub fn load(path: &Path) -> Result<PlanTable, TableErrors> {
-    let name = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        TableErrors(vec![TableError { file: name.clone(), line: 0, field: "file".into(), reason: e.to_string() }])
-    })?;
-    parse(&name, &src)
 }
 
 /// The meta a table's `[record]` section gives, for building reproducible seed ledgers.

@@ -15,7 +15,7 @@ use planledger::core::domain::model::PlanStatus;
 use planledger::core::domain::state::Node;
 use planledger::core::domain::value::{Comparator, Target};
 use planledger::core::domain::{FiscalYear, NodeId, PlanId, State};
-use planledger::core::plantable::{build_ledger, load};
+use planledger::core::plantable::{PlanTable, TableErrors, build_ledger, parse};
 use planledger::core::projection::view::target_with_unit;
 use planledger::core::projection::{NodeView, history, view_plan};
 use planledger::core::record::split_lines;
@@ -1109,4 +1109,9 @@ fn history_of_a_shinagawa_kpi_names_the_transcription() {
     for (what, year) in years.iter().zip(["2016", "2017", "2018"]) {
         assert!(what.contains(year), "{what} names FY{year}");
     }
+}
+
+/// Reads and parses a plan table file, as the command line does.
+fn load(path: &std::path::Path) -> Result<PlanTable, TableErrors> {
+    parse(&path.display().to_string(), &std::fs::read_to_string(path).unwrap())
 }

@@ -1,5 +1,5 @@
 //! Atom feeds (RFC 4287) of changes per plan, per department and per indicator: each entry is one event, with
-//! its hash as id and its permalink page as link.
+//! `urn:planledger:event:{plan}:{seq}` as id and its permalink page as link.
 
 use chrono::{DateTime, Utc};
 

@@ -7,6 +7,7 @@ use super::pages::At;
 use crate::core::domain::PlanId;
 use crate::core::domain::value::Target;
 use crate::core::projection::{self, IndicatorView, NodeView, PlanView};
+use crate::query::{PlanRead, Read};
 use crate::store::ledger::Ledger;
 use crate::web::Problem;
 
@@ -50,31 +51,24 @@ fn line(out: &mut String, cells: &[&str]) {
     out.push_str("\r\n");
 }
 
-fn view_at(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<(PlanId, At, PlanView), Problem> {
+/// The plan at the download's point and the label of that point, from one read of the ledger.
+fn view_at(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<(PlanId, String, PlanView), Problem> {
     let missing = || Problem::not_found("plan", format!("計画 {plan:?} はありません（no such plan）"));
-    let id = PlanId::new(plan).map_err(|_| missing())?;
-    let current = ledger.read().state.plans.get(&id).cloned().ok_or_else(missing)?;
+    let (read, PlanRead { id, current }) = Read::plan(ledger, plan).map_err(|_| missing())?;
     let at = At::read(q, &current)?;
-    let view = match at.point {
-        None => projection::view_plan(&ledger.read().state, &id),
-        Some(p) => projection::view_plan(&ledger.plan_at(&id, Some(p))?.state, &id),
-    };
-    let view = view.ok_or_else(|| {
+    let view = read.with_state(&id, at.point, "plan", |s| projection::view_plan(s, &id)).map_err(|_| {
         let field = at.given.as_ref().map_or("plan", |(k, _)| k.as_str());
         Problem::not_found(
             field,
             format!("{} にはこの計画はまだありません（the plan did not exist then）", at.describe()),
         )
     })?;
-    Ok((id, at, view))
-}
-
-/// The point a download reflects: the given parameter, or `seq N` of the head for now.
-fn point_label(ledger: &Ledger, at: &At) -> String {
-    match &at.given {
+    // The point a download reflects: the given parameter, or the seq of the head the view was read at.
+    let label = match &at.given {
         Some((k, v)) => format!("{k}={v}"),
-        None => format!("at={}", ledger.head().len.saturating_sub(1)),
-    }
+        None => format!("at={}", read.head().len.saturating_sub(1)),
+    };
+    Ok((id, label, view))
 }
 
 fn collect<'a>(nodes: &'a [NodeView], out: &mut Vec<(&'a NodeView, &'a IndicatorView)>) {
@@ -139,18 +133,18 @@ pub fn csv_text(view: &PlanView, point: &str) -> String {
 }
 
 pub fn plan_csv(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<Download, Problem> {
-    let (id, at, view) = view_at(ledger, plan, q)?;
+    let (id, label, view) = view_at(ledger, plan, q)?;
     Ok(Download {
         content_type: "text/csv; charset=utf-8",
         file_name: format!("{id}.csv"),
-        body: csv_text(&view, &point_label(ledger, &at)).into_bytes(),
+        body: csv_text(&view, &label).into_bytes(),
     })
 }
 
 /// The plan view as `/api/plans/{plan}` answers it, with the point it reflects.
 pub fn plan_json(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<Download, Problem> {
-    let (id, at, view) = view_at(ledger, plan, q)?;
-    let doc = serde_json::json!({ "point": point_label(ledger, &at), "plan": view });
+    let (id, label, view) = view_at(ledger, plan, q)?;
+    let doc = serde_json::json!({ "point": label, "plan": view });
     Ok(Download {
         content_type: "application/json",
         file_name: format!("{id}.json"),
