@@ -10,6 +10,7 @@ mod http;
 mod model;
 mod portal;
 mod restore;
+mod scripts;
 mod seeds;
 mod snapcache;
 mod snapshots;
