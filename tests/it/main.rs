@@ -11,6 +11,7 @@ mod model;
 mod portal;
 mod regressions;
 mod restore;
+mod scripts;
 mod seeds;
 mod snapcache;
 mod snapshots;
