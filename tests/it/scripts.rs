@@ -88,8 +88,13 @@ fn text(b: &[u8]) -> String {
 /// not a ledger file, or another exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
-    Ok { count: u64, head: String },
+    Ok {
+        count: u64,
+        head: String,
+    },
     Seq(u64),
+    /// Files that do not start at seq 0 and were not said to be a segment: the seq they start at.
+    Start(u64),
     File(String),
     Exit(i32),
 }
@@ -105,6 +110,8 @@ fn verdict(o: &Output) -> Verdict {
         Some(1) => {
             if let Some((_, rest)) = err.split_once("first bad event seq ") {
                 Verdict::Seq(rest.split(':').next().unwrap().parse().unwrap())
+            } else if let Some((_, rest)) = err.split_once("the files start at seq ") {
+                Verdict::Start(rest.split(',').next().unwrap().parse().unwrap())
             } else if let Some((before, _)) = err.split_once(": the file does not end with a newline") {
                 Verdict::File(before.rsplit("verification FAILED: ").next().unwrap().to_string())
             } else {
@@ -327,15 +334,22 @@ fn replaced(line: &[u8], old: &str, new: &str) -> Vec<u8> {
 }
 
 /// The verdicts of `planledger verify --file` and of the §9 script on the same files.
-fn both(s: &Scripts, files: &[&Path]) -> (Verdict, Verdict) {
+fn both(s: &Scripts, flags: &[&str], files: &[&Path]) -> (Verdict, Verdict) {
     let files: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
     let mut args = vec!["verify", "--file"];
     args.extend(&files);
-    (verdict(&planledger(&args)), verdict(&s.run("verify_chain.py", &files)))
+    args.extend(flags);
+    let mut script_args = flags.to_vec();
+    script_args.extend(&files);
+    (verdict(&planledger(&args)), verdict(&s.run("verify_chain.py", &script_args)))
 }
 
 fn agree(s: &Scripts, case: &str, files: &[&Path]) -> Verdict {
-    let (ours, script) = both(s, files);
+    agree_with(s, case, &[], files)
+}
+
+fn agree_with(s: &Scripts, case: &str, flags: &[&str], files: &[&Path]) -> Verdict {
+    let (ours, script) = both(s, flags, files);
     assert_eq!(script, ours, "{case}: the §9 script and planledger disagree");
     ours
 }
@@ -364,13 +378,13 @@ fn the_chain_verifier_reaches_the_binarys_verdict_on_every_tampered_file() {
         lines[k][pos] ^= 0x01;
         check(&format!("line {k} byte {pos} flipped"), &join(&lines), Verdict::Seq(k as u64));
     }
-    // Deleted lines: the record before the gap is named; without the first line the rest is a segment; without
-    // the last, only the head shows it.
+    // Deleted lines: the place of the first missing line is named; without the first line the files do not start
+    // at seq 0; without the last, only the head shows it.
     let k = n / 2;
     let without = |i: usize| [&f.lines[..i], &f.lines[i + 1..]].concat();
-    check("a middle line deleted", &join(&without(k)), Verdict::Seq(k as u64 - 1));
-    check("line 1 deleted", &join(&without(1)), Verdict::Seq(0));
-    check("the first line deleted", &join(&without(0)), Verdict::Ok { count: n as u64 - 1, head: head.clone() });
+    check("a middle line deleted", &join(&without(k)), Verdict::Seq(k as u64));
+    check("line 1 deleted", &join(&without(1)), Verdict::Seq(1));
+    check("the first line deleted", &join(&without(0)), Verdict::Start(1));
     let shorter = EventHash::of(&f.lines[n - 2]).to_hex();
     check("the last line deleted", &join(&without(n - 1)), Verdict::Ok { count: n as u64 - 1, head: shorter });
     // Swapped and duplicated lines.
@@ -379,13 +393,13 @@ fn the_chain_verifier_reaches_the_binarys_verdict_on_every_tampered_file() {
     check("two middle lines swapped", &join(&swapped), Verdict::Seq(k as u64));
     let mut swapped = f.lines.clone();
     swapped.swap(0, 1);
-    check("the first two lines swapped", &join(&swapped), Verdict::Seq(2));
+    check("the first two lines swapped", &join(&swapped), Verdict::Start(1));
     let mut dup = f.lines.clone();
     dup.insert(k, f.lines[k].clone());
-    check("a middle line duplicated", &join(&dup), Verdict::Seq(k as u64));
+    check("a middle line duplicated", &join(&dup), Verdict::Seq(k as u64 + 1));
     let mut dup = f.lines.clone();
     dup.push(f.lines[n - 1].clone());
-    check("the last line duplicated", &join(&dup), Verdict::Seq(n as u64 - 1));
+    check("the last line duplicated", &join(&dup), Verdict::Seq(n as u64));
     // Framing: a truncated file is named by file, not by seq.
     let clean = join(&f.lines);
     check("the last newline removed", &clean[..clean.len() - 1], named(&file));
@@ -404,8 +418,11 @@ fn the_chain_verifier_reaches_the_binarys_verdict_on_every_tampered_file() {
     std::fs::write(&a, join(&f.lines[..k])).unwrap();
     std::fs::write(&b, join(&f.lines[k..])).unwrap();
     assert_eq!(agree(&s, "two files", &[&a, &b]), Verdict::Ok { count: n as u64, head: head.clone() });
-    assert_eq!(agree(&s, "a segment", &[&b]), Verdict::Ok { count: (n - k) as u64, head: head.clone() });
-    assert_eq!(agree(&s, "files out of order", &[&b, &a]), Verdict::Seq(n as u64 - 1));
+    assert_eq!(agree(&s, "a segment not said to be one", &[&b]), Verdict::Start(k as u64));
+    let segment = agree_with(&s, "a segment", &["--segment"], &[&b]);
+    assert_eq!(segment, Verdict::Ok { count: (n - k) as u64, head: head.clone() });
+    assert_eq!(agree(&s, "files out of order", &[&b, &a]), Verdict::Start(k as u64));
+    assert_eq!(agree_with(&s, "files out of order", &["--segment"], &[&b, &a]), Verdict::Seq(n as u64));
     let cut = join(&f.lines[..k]);
     std::fs::write(&a, &cut[..cut.len() - 1]).unwrap();
     assert_eq!(agree(&s, "the first of two files truncated", &[&a, &b]), named(&a));
@@ -495,12 +512,10 @@ fn the_chain_verifier_refuses_every_value_form_the_binary_refuses() {
         assert_eq!(agree(&s, new, &[&file]), Verdict::Ok { count: n as u64, head }, "{new}");
     }
 
-    // Years outside 0000-9999 and leap seconds: refused by decision (FORMAT.md §3.1), which the script follows. The
-    // binary does not refuse them yet, so only the script's verdict is asserted here.
+    // Years outside 0000-9999 and leap seconds: refused (FORMAT.md §3.1) by both.
     let script_refuses = |case: &str, lines: &[Vec<u8>], k: usize| {
         std::fs::write(&file, join(lines)).unwrap();
-        let v = verdict(&s.run("verify_chain.py", &[file.to_str().unwrap()]));
-        assert_eq!(v, Verdict::Seq(k as u64), "{case}");
+        assert_eq!(agree(&s, case, &[&file]), Verdict::Seq(k as u64), "{case}");
     };
     let k = f.seq_of(r#""seq":3,"#);
     for new in [r#""effective":"+10000-04-01""#, r#""effective":"-0001-04-01""#] {
@@ -527,6 +542,17 @@ fn the_chain_verifier_refuses_every_value_form_the_binary_refuses() {
 
 /// The same bytes in base64 with the last character's unused low bit set: a second spelling that a strict decoder
 /// refuses (a 32-byte hash leaves two bits unused).
+/// The root of the tree of the first `size` lines: what the library checks proofs against, never the root a proof
+/// carries.
+fn trusted_root(lines: &[Vec<u8>], size: u64) -> [u8; 32] {
+    use planledger::core::audit::merkle::{MemoryTree, Rfc6962Sha256};
+    let mut tree = MemoryTree::<Rfc6962Sha256>::default();
+    for l in &lines[..usize::try_from(size).unwrap()] {
+        tree.push(&EventHash::of(l).0);
+    }
+    tree.root()
+}
+
 fn other_trailing_bits(s: &str) -> String {
     const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let (head, tail) = s.split_at(s.len() - 2);
@@ -593,7 +619,7 @@ fn the_proof_verifier_judges_proofs_as_the_library_does() {
             std::fs::write(&file, &bytes).unwrap();
             let library = serde_json::from_slice::<InclusionProof>(&bytes)
                 .map_err(|e| e.to_string())
-                .and_then(|p| p.verify().map_err(|e| e.to_string()));
+                .and_then(|p| p.verify_against(n, &trusted_root(&f.lines, n)).map_err(|e| e.to_string()));
             let (ok, out) = plaudit(&s, &["inclusion", file_s]);
             assert_eq!(ok, library.is_ok(), "inclusion of {seq}, {case}: {out} / {library:?}");
             assert_eq!(ok, case == "as printed", "inclusion of {seq}, {case}: {out}");
@@ -618,9 +644,10 @@ fn the_proof_verifier_judges_proofs_as_the_library_does() {
         for (case, v) in cases {
             let bytes = serde_json::to_vec_pretty(&v).unwrap();
             std::fs::write(&file, &bytes).unwrap();
-            let library = serde_json::from_slice::<ConsistencyProof>(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|p| p.verify().map_err(|e| e.to_string()));
+            let library = serde_json::from_slice::<ConsistencyProof>(&bytes).map_err(|e| e.to_string()).and_then(|p| {
+                let (r1, r2) = (trusted_root(&f.lines, m), trusted_root(&f.lines, size));
+                p.verify_between((m, &r1), (size, &r2)).map_err(|e| e.to_string())
+            });
             let (ok, out) = plaudit(&s, &["consistency", file_s]);
             assert_eq!(ok, library.is_ok(), "consistency {m} {size}, {case}: {out} / {library:?}");
             assert_eq!(ok, case == "as printed", "consistency {m} {size}, {case}: {out}");

@@ -79,6 +79,9 @@ impl InclusionProof {
                 reason: "is not the leaf of the entry".into(),
             });
         }
+        if unb64("root", &self.root)? != trusted_root[..] {
+            return Err(BundleError::Field { field: "root".into(), reason: "is not the trusted root".into() });
+        }
         let proof = self.proof.iter().map(|p| unb64("proof", p)).collect::<Result<Vec<_>, _>>()?;
         merkle::verify_inclusion::<LedgerHasher, _>(self.leaf_index, self.tree_size, &leaf, &proof, trusted_root)?;
         Ok(())
@@ -97,6 +100,11 @@ impl ConsistencyProof {
                     self.size1, self.size2, earlier.0, later.0
                 ),
             });
+        }
+        for (field, carried, trusted) in [("root1", &self.root1, earlier.1), ("root2", &self.root2, later.1)] {
+            if unb64(field, carried)? != trusted[..] {
+                return Err(BundleError::Field { field: field.into(), reason: "is not the trusted root".into() });
+            }
         }
         let proof = self.proof.iter().map(|p| unb64("proof", p)).collect::<Result<Vec<_>, _>>()?;
         merkle::verify_consistency::<LedgerHasher, _>(self.size1, self.size2, &proof, earlier.1, later.1)?;
