@@ -15,6 +15,9 @@ use crate::core::record::Record;
 use super::view::{target_with_unit, value_with_unit};
 use super::{Point, replay};
 
+mod blame;
+pub use blame::{BlameEntry, blame};
+
 /// One settable part of a plan. An event sets one or more aspects; a difference or a blamed value is about one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Aspect {
@@ -306,21 +309,30 @@ pub fn diff(records: &[Record], plan: &PlanId, from: Option<Point>, to: Option<P
         );
     }
 
-    let (na, nb) = (live_nodes(&a, plan), live_nodes(&b, plan));
+    node_changes(&mut c, &a, &b, plan);
+    indicator_changes(&mut c, &a, &b, plan);
+    PlanDiff { plan: plan.clone(), from, to, changes: c.out }
+}
+
+/// The differences of the plan's live nodes between states `a` and `b`.
+fn node_changes(c: &mut Collector<'_>, a: &State, b: &State, plan: &PlanId) {
+    use Aspect as A;
+    use DiffKind as K;
+    let (na, nb) = (live_nodes(a, plan), live_nodes(b, plan));
     for id in na.keys().chain(nb.keys()).collect::<BTreeSet<_>>() {
         let (x, y) = (na.get(id).copied(), nb.get(id).copied());
         let sid = id.to_string();
         let label = y.or(x).map(node_label).unwrap_or_default();
         match (x, y) {
             (None, Some(n)) => {
-                c.push(K::NodeAdded, &sid, &label, "追加 added", None, Some(place(&b, n)), A::NodeExists((*id).clone()))
+                c.push(K::NodeAdded, &sid, &label, "追加 added", None, Some(place(b, n)), A::NodeExists((*id).clone()))
             }
             (Some(n), None) => c.push(
                 K::NodeRemoved,
                 &sid,
                 &label,
                 "廃止 removed",
-                Some(place(&a, n)),
+                Some(place(a, n)),
                 None,
                 A::NodeExists((*id).clone()),
             ),
@@ -340,8 +352,8 @@ pub fn diff(records: &[Record], plan: &PlanId, from: Option<Point>, to: Option<P
                     &sid,
                     &label,
                     "位置 place",
-                    Some(place(&a, x)),
-                    Some(place(&b, y)),
+                    Some(place(a, x)),
+                    Some(place(b, y)),
                     A::NodePlace(id.clone()),
                 );
                 c.push(
@@ -405,8 +417,13 @@ pub fn diff(records: &[Record], plan: &PlanId, from: Option<Point>, to: Option<P
             (None, None) => {}
         }
     }
+}
 
-    let (ia, ib) = (live_indicators(&a, plan), live_indicators(&b, plan));
+/// The differences of the plan's live indicators between states `a` and `b`.
+fn indicator_changes(c: &mut Collector<'_>, a: &State, b: &State, plan: &PlanId) {
+    use Aspect as A;
+    use DiffKind as K;
+    let (ia, ib) = (live_indicators(a, plan), live_indicators(b, plan));
     for id in ia.keys().chain(ib.keys()).collect::<BTreeSet<_>>() {
         let (x, y) = (ia.get(id).copied(), ib.get(id).copied());
         let sid = id.to_string();
@@ -484,120 +501,4 @@ pub fn diff(records: &[Record], plan: &PlanId, from: Option<Point>, to: Option<P
             );
         }
     }
-    PlanDiff { plan: plan.clone(), from, to, changes: c.out }
-}
-
-/// One current value and the event that last set it.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "web", derive(utoipa::ToSchema))]
-pub struct BlameEntry {
-    pub subject: String,
-    pub label: String,
-    pub what: String,
-    pub value: String,
-    pub set_by: EventRef,
-}
-
-/// For every value of `plan` at `point` (now for `None`): the event that last set it. Records in seq order; on the
-/// effective axis they are folded in the same in-force order as `replay`, so the blamed event is the one in force.
-pub fn blame(records: &[Record], plan: &PlanId, point: Option<Point>) -> Vec<BlameEntry> {
-    let mut state = State::default();
-    let mut last: BTreeMap<Aspect, EventRef> = BTreeMap::new();
-    let mut included: Vec<&Record> = records.iter().filter(|r| point.as_ref().is_none_or(|p| p.includes(r))).collect();
-    if let Some(Point::Effective(_)) = point {
-        included.sort_by_key(|r| r.effective);
-    }
-    for r in included {
-        state.apply(r.seq.0, &r.event);
-        for a in aspects(&r.event) {
-            last.insert(a, EventRef::of(r));
-        }
-    }
-    let mut out = Vec::new();
-    let mut row = |subject: &str, label: &str, what: &str, value: String, aspect: Aspect| {
-        // Every value of a live entity was set by some event; a missing cause would be a bug in `aspects`.
-        if let Some(e) = last.get(&aspect) {
-            out.push(BlameEntry {
-                subject: subject.into(),
-                label: label.into(),
-                what: what.into(),
-                value,
-                set_by: e.clone(),
-            });
-        }
-    };
-    use Aspect as A;
-    let Some(p) = state.plans.get(plan) else { return Vec::new() };
-    let pid = plan.to_string();
-    let period = p.period.map(|x| x.label()).unwrap_or_else(|| "—".into());
-    row(
-        &pid,
-        &p.title,
-        "計画 plan",
-        format!("{} / {} / {} / {}", p.title, p.kind, period, p.levels.join("・")),
-        A::PlanHeader,
-    );
-    row(&pid, &p.title, "状態 status", p.status.label().to_string(), A::PlanStatus);
-    for (name, seq) in &p.versions {
-        row(&pid, &p.title, &format!("版 version {name}"), format!("seq {seq}"), A::Version(name.clone()));
-    }
-    let view = super::view_plan(&state, plan);
-    // Document order: walk the tree as the plan view lays it out.
-    let mut order = Vec::new();
-    fn walk(nodes: &[super::NodeView], out: &mut Vec<NodeId>) {
-        for n in nodes {
-            out.push(n.id.clone());
-            walk(&n.children, out);
-        }
-    }
-    if let Some(v) = &view {
-        walk(&v.nodes, &mut order);
-    }
-    for id in order {
-        let Some(n) = state.nodes.get(&id) else { continue };
-        let (sid, label) = (id.to_string(), node_label(n));
-        row(&sid, &label, "番号・名称 code and title", node_label(n), A::NodeName(id.clone()));
-        // Empty texts and department lists are not values a reader sees; they are left out.
-        if !n.text.is_empty() {
-            row(&sid, &label, "本文 text", n.text.clone(), A::NodeText(id.clone()));
-        }
-        if !n.details.is_empty() {
-            row(&sid, &label, "詳細 details", details(n), A::NodeDetails(id.clone()));
-        }
-        if !n.departments.is_empty() {
-            row(&sid, &label, "実施課 departments", n.departments.join("、"), A::NodeDepartments(id.clone()));
-        }
-        if !n.cross_listed_under.is_empty() {
-            let v = n.cross_listed_under.iter().map(|u| u.to_string()).collect::<Vec<_>>().join("、");
-            row(&sid, &label, "再掲 cross-listed under", v, A::NodeCrossListings(id.clone()));
-        }
-        if let Some(r) = &n.cross_reference {
-            row(&sid, &label, "再掲（外部）cross-reference", r.clone(), A::NodeCrossReference(id.clone()));
-        }
-        for (fy, text) in &n.milestones {
-            row(&sid, &label, &format!("計画内容 {}", fy.label()), text.clone(), A::Milestone(id.clone(), *fy));
-        }
-        for i in state.indicators_of(&id) {
-            let (iid, ilabel) = (i.id.to_string(), format!("【{}】", i.name));
-            row(&iid, &ilabel, "定義 definition", definition(i), A::IndicatorDefinition(i.id.clone()));
-            if let Some(b) = baseline(i) {
-                row(&iid, &ilabel, "現状値 baseline", b, A::Baseline(i.id.clone()));
-            }
-            for (fy, t) in &i.targets {
-                row(
-                    &iid,
-                    &ilabel,
-                    &format!("目標 {}", fy.label()),
-                    target_with_unit(t, &i.unit),
-                    A::Target(i.id.clone(), *fy),
-                );
-            }
-            for fy in i.actuals.keys() {
-                if let Some(v) = actual(i, fy) {
-                    row(&iid, &ilabel, &format!("実績 {}", fy.label()), v, A::Actual(i.id.clone(), *fy));
-                }
-            }
-        }
-    }
-    out
 }
