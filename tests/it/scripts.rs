@@ -620,11 +620,25 @@ fn the_proof_verifier_judges_proofs_as_the_library_does() {
             let library = serde_json::from_slice::<InclusionProof>(&bytes)
                 .map_err(|e| e.to_string())
                 .and_then(|p| p.verify_against(n, &trusted_root(&f.lines, n)).map_err(|e| e.to_string()));
-            let (ok, out) = plaudit(&s, &["inclusion", file_s]);
+            let (ok, out) = plaudit(&s, &["inclusion", file_s, f.export()]);
             assert_eq!(ok, library.is_ok(), "inclusion of {seq}, {case}: {out} / {library:?}");
             assert_eq!(ok, case == "as printed", "inclusion of {seq}, {case}: {out}");
         }
     }
+    // A proof that agrees with the root it carries but not with the ledger: refused by both, since each checks it
+    // only against the root it recomputes.
+    let forged_entry = EventHash::of(b"an event the ledger never held");
+    let forged_leaf = {
+        use planledger::core::audit::leaf_of;
+        b64(&leaf_of(&forged_entry))
+    };
+    let forged = serde_json::json!({"leaf_index": 0, "tree_size": 1, "entry": forged_entry.to_hex(),
+        "leaf_hash": forged_leaf, "root": forged_leaf, "proof": []});
+    std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let (ok, out) = plaudit(&s, &["inclusion", file_s, f.export()]);
+    assert!(!ok, "a self-consistent forged proof passed the script: {out}");
+    let p: InclusionProof = serde_json::from_value(forged).unwrap();
+    assert!(p.verify_against(1, &trusted_root(&f.lines, 1)).is_err(), "the library took a forged proof");
     for (m, size) in [(1, n), (n / 2, n), (n - 1, n), (n, n), (3, 7)] {
         let o = planledger(&["--data", f.data(), "prove", "consistency", &m.to_string(), &size.to_string(), "--json"]);
         assert!(o.status.success(), "{}", text(&o.stderr));
@@ -648,7 +662,7 @@ fn the_proof_verifier_judges_proofs_as_the_library_does() {
                 let (r1, r2) = (trusted_root(&f.lines, m), trusted_root(&f.lines, size));
                 p.verify_between((m, &r1), (size, &r2)).map_err(|e| e.to_string())
             });
-            let (ok, out) = plaudit(&s, &["consistency", file_s]);
+            let (ok, out) = plaudit(&s, &["consistency", file_s, f.export()]);
             assert_eq!(ok, library.is_ok(), "consistency {m} {size}, {case}: {out} / {library:?}");
             assert_eq!(ok, case == "as printed", "consistency {m} {size}, {case}: {out}");
         }
