@@ -30,8 +30,7 @@ use crate::store::log::{CachePos, LogError};
 /// a fixed workload changes without this being bumped.
 pub const CACHE_FORMAT: u32 = 1;
 
-/// Default distance, in plan events, between two snapshots on one axis.
-pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
+pub use super::ledger::DEFAULT_SNAPSHOT_EVERY;
 
 const MAGIC: &[u8; 4] = b"PLSN";
 /// magic, format, built_len, seq, event hash, payload checksum; then the payload: the plan's `State` as JSON,

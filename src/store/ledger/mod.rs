@@ -21,6 +21,10 @@ mod writer;
 pub use verify::{VerifyFailure, VerifyReport, verify_dir, verify_dir_open, verify_dir_with};
 use writer::Writer;
 
+/// Default distance, in plan events, between two cached states of a plan on one time axis (see `cache`). Here, with
+/// the ledger that holds the setting, so that the writer does not depend on the cache that reads through it.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
+
 /// Most requests folded into one commit.
 pub(super) const MAX_BATCH: usize = 4096;
 
@@ -284,7 +288,7 @@ impl Ledger {
         let (visible, _) = watch::channel(head.len);
         let shared = Arc::new(Shared {
             log,
-            snapshot_every: std::sync::atomic::AtomicU64::new(crate::store::cache::DEFAULT_SNAPSHOT_EVERY),
+            snapshot_every: std::sync::atomic::AtomicU64::new(DEFAULT_SNAPSHOT_EVERY),
             durable: RwLock::new(Durable { state, head, last_recorded, checkpoint }),
             visible,
             clock: options.clock.unwrap_or_else(|| Arc::new(Utc::now)),

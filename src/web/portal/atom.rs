@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::enc;
+use super::layout::enc;
 use super::pages::{ChangeRow, Department, Filter, event_label, recent_changes};
 use crate::core::domain::{IndicatorId, PlanId};
 use crate::query::Read;

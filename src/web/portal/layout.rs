@@ -222,3 +222,16 @@ mod tests {
         }
     }
 }
+
+/// Percent-encodes a path segment or query value (UTF-8 bytes; unreserved characters kept).
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

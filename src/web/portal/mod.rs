@@ -8,6 +8,8 @@ pub mod atom;
 pub mod chart;
 pub mod downloads;
 pub mod layout;
+
+pub use layout::enc;
 pub mod pages;
 
 use std::collections::BTreeMap;
@@ -168,17 +170,4 @@ async fn feed_indicator(State(s): State<AppState>, Path(id): Path<String>, heade
 async fn feed_department(State(s): State<AppState>, Path(dept): Path<String>, headers: HeaderMap) -> Response {
     let base = base(&headers);
     atom(blocking(move || atom::department(&s.ledger, &dept, &base)).await)
-}
-
-/// Percent-encodes a path segment or query value (UTF-8 bytes; unreserved characters kept).
-pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -15,7 +15,7 @@ use crate::core::projection::{self, HistoryEntry, Point};
 use crate::query::Read;
 use crate::store::Ledger;
 use crate::web::Problem;
-use crate::web::portal::{enc, layout};
+use crate::web::portal::layout::{self, enc};
 
 /// What an event is about, for filters and links.
 #[derive(Debug, Clone, PartialEq, Eq)]

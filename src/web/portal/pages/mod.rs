@@ -16,7 +16,7 @@ pub use parts::event_label;
 pub use plans::{compare, index, plan};
 pub use subjects::{Revision, indicator, node};
 
-use super::enc;
+use super::layout::enc;
 use super::layout::{Banner, Head};
 use crate::core::domain::state::Plan;
 use crate::core::domain::time::jst_date;

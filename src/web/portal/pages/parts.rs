@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use maud::{Markup, html};
 
-use super::super::enc;
+use super::super::layout::enc;
 use crate::core::domain::NodeId;
 use crate::core::domain::state::Plan;
 use crate::core::domain::time::jst;

@@ -18,7 +18,7 @@ use crate::core::record::Record;
 use crate::query::{PlanRead, Read};
 use crate::store::Ledger;
 use crate::web::Problem;
-use crate::web::portal::{enc, layout};
+use crate::web::portal::layout::{self, enc};
 
 /// `/`: the plans, by municipality, with status, period and last change; at a point, as they stood then.
 pub fn index(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Problem> {

@@ -14,7 +14,8 @@ use crate::core::record::Record;
 use crate::query::Read;
 use crate::store::Ledger;
 use crate::web::Problem;
-use crate::web::portal::{chart, enc, layout};
+use crate::web::portal::chart;
+use crate::web::portal::layout::{self, enc};
 
 /// A target revision for the chart: the year, the value before and after, and the event.
 #[derive(Debug, Clone)]
