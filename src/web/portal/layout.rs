@@ -181,6 +181,19 @@ fn error_shell(title: &str, body: Markup) -> Markup {
     }
 }
 
+/// Percent-encodes a path segment or query value (UTF-8 bytes; unreserved characters kept).
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,17 +234,4 @@ mod tests {
             assert!(contrast(mark, "#ffffff") >= min, "{mark}");
         }
     }
-}
-
-/// Percent-encodes a path segment or query value (UTF-8 bytes; unreserved characters kept).
-pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
