@@ -71,7 +71,7 @@ fn ledger_exists(dir: &Path) -> bool {
 }
 
 /// `--snapshot-every`, set once from the command line before any ledger is opened.
-static SNAPSHOT_EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+static CACHE_EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 /// How the command line opens a ledger. `PLANLEDGER_FAIL_COMMITS=N` is a fault drill: the first N commits fail as
 /// a full disk does, so that an operator (or a test) sees what a client is told and that nothing is lost.
@@ -92,8 +92,8 @@ pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
     }
     let ledger =
         Ledger::open_with(dir, options()?).with_context(|| format!("opening the ledger in {}", dir.display()))?;
-    if let Some(n) = SNAPSHOT_EVERY.get() {
-        ledger.set_snapshot_every(*n);
+    if let Some(n) = CACHE_EVERY.get() {
+        ledger.set_cache_every(*n);
     }
     Ok(ledger)
 }
@@ -196,7 +196,7 @@ fn parse_details(ds: &[String]) -> Result<Vec<Detail>> {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let data = cli.data.as_path();
-    let _ = SNAPSHOT_EVERY.set(cli.snapshot_every);
+    let _ = CACHE_EVERY.set(cli.cache_every);
     match cli.cmd {
         #[cfg(feature = "web")]
         Cmd::Serve { addr, seeds } => serve::run(data, addr, &seeds),
@@ -209,11 +209,11 @@ pub fn run() -> Result<ExitCode> {
                     let t = std::time::Instant::now();
                     let r = ledger.warm().map_err(ledger_error)?;
                     println!(
-                        "warmed {} plans: {} seq snapshots and {} in-force snapshots written, {} events replayed, \
+                        "warmed {} plans: {} seq and {} in-force cached states written, {} events replayed, \
                          in {:.2} s",
                         r.plans,
-                        r.seq_snapshots,
-                        r.in_force_snapshots,
+                        r.seq_entries,
+                        r.in_force_entries,
                         r.events_replayed,
                         t.elapsed().as_secs_f64()
                     );
@@ -225,7 +225,7 @@ pub fn run() -> Result<ExitCode> {
                 CacheCmd::Verify => {
                     let c = ledger.verify_cache().map_err(ledger_error)?;
                     println!(
-                        "checked {} cached snapshots against the log: {} stale or damaged dropped, {} differing",
+                        "checked {} cached states against the log: {} stale or damaged dropped, {} differing",
                         c.checked,
                         c.dropped,
                         c.differed.len()
@@ -241,8 +241,8 @@ pub fn run() -> Result<ExitCode> {
                 CacheCmd::Status => {
                     let (n, bytes) = ledger.cache_stats().map_err(anyhow::Error::from)?;
                     println!(
-                        "{n} cached snapshots, {bytes} bytes; one every {} plan events per axis",
-                        ledger.snapshot_every()
+                        "{n} cached states, {bytes} bytes; one every {} plan events per axis",
+                        ledger.cache_every()
                     );
                 }
             }

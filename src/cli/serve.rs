@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use planledger::core::record::split_lines;
 use planledger::store::ledger::Ledger;
 
-use super::{Manifest, SNAPSHOT_EVERY, ledger_error, ledger_exists, open_existing, refused};
+use super::{CACHE_EVERY, Manifest, ledger_error, ledger_exists, open_existing, refused};
 
 pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
     let ledger = if ledger_exists(data) { open_existing(data)? } else { seed(data, seeds)? };
@@ -55,8 +55,8 @@ fn seed(data: &Path, manifest: &Path) -> Result<Ledger> {
     let n = lines.len();
     match ledger.import_blocking(lines) {
         Ok(head) => {
-            if let Some(n) = SNAPSHOT_EVERY.get() {
-                ledger.set_snapshot_every(*n);
+            if let Some(n) = CACHE_EVERY.get() {
+                ledger.set_cache_every(*n);
             }
             println!(
                 "created a ledger in {} with the {} seed ledgers of {}: {n} events, head {}",

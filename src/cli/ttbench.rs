@@ -1,4 +1,4 @@
-//! `planledger bench-timetravel`: time-travel query latency on each axis with and without projection snapshots,
+//! `planledger bench-timetravel`: time-travel query latency on each axis with and without the projection cache,
 //! and diff and blame latency, on a synthetic ledger of many plans whose changes take effect over eight years and
 //! sometimes arrive late.
 
@@ -32,8 +32,8 @@ pub struct TimeTravelBenchArgs {
     /// Random queries per axis and mode.
     #[arg(long, default_value_t = 1000)]
     queries: usize,
-    /// Plan events between two snapshots on one axis.
-    #[arg(long, default_value_t = planledger::store::cache::DEFAULT_SNAPSHOT_EVERY)]
+    /// Plan events between two cached states on one axis.
+    #[arg(long, default_value_t = planledger::store::cache::DEFAULT_CACHE_EVERY)]
     every: u64,
     /// The ledger to use: built there when it holds none, reused when it does (so a second run skips the build).
     #[arg(long)]
@@ -162,26 +162,26 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
         len,
     };
 
-    // Without snapshots: each answer replays the plan's own events (read through the plan index) from its start.
-    ledger.set_snapshot_every(0);
-    time_queries(&ledger, &plans, &span, a.queries, "without snapshots")?;
+    // Without the cache: each answer replays the plan's own events (read through the plan index) from its start.
+    ledger.set_cache_every(0);
+    time_queries(&ledger, &plans, &span, a.queries, "without the cache")?;
 
     ledger.cache_clear()?;
-    ledger.set_snapshot_every(a.every);
+    ledger.set_cache_every(a.every);
     let t = Instant::now();
     let w = ledger.warm()?;
     let (n, bytes) = ledger.cache_stats()?;
     println!(
-        "warm: {} plans, {} seq + {} in-force snapshots (one every {} plan events) in {:.1} s; cache {n} entries, \
+        "warm: {} plans, {} seq + {} in-force cached states (one every {} plan events) in {:.1} s; cache {n} entries, \
          {:.1} MiB",
         w.plans,
-        w.seq_snapshots,
-        w.in_force_snapshots,
+        w.seq_entries,
+        w.in_force_entries,
         a.every,
         t.elapsed().as_secs_f64(),
         bytes as f64 / (1024.0 * 1024.0)
     );
-    time_queries(&ledger, &plans, &span, a.queries, "with snapshots")?;
+    time_queries(&ledger, &plans, &span, a.queries, "with the cache")?;
 
     // The answer as the whole log's replay gives it, for scale: a few samples only.
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);

@@ -3,7 +3,7 @@
 //!
 //! Snapshots are caches. Each carries the projection format it was made with, the hash of the event it was taken
 //! after, the ledger length it was built at and a checksum of its payload; a snapshot that fails any check is
-//! dropped and the answer comes from the log. They are filled as queries replay (one every `snapshot_every` plan
+//! dropped and the answer comes from the log. They are filled as queries replay (one every `cache_every` plan
 //! events along each axis) and by `warm`, never written by the append path, so a lost or stale cache costs time,
 //! never correctness.
 //!
@@ -30,7 +30,7 @@ use crate::store::log::{CachePos, LogError};
 /// a fixed workload changes without this being bumped.
 pub const CACHE_FORMAT: u32 = 1;
 
-pub use super::ledger::DEFAULT_SNAPSHOT_EVERY;
+pub use super::ledger::DEFAULT_CACHE_EVERY;
 
 const MAGIC: &[u8; 4] = b"PLSN";
 /// magic, format, built_len, seq, event hash, payload checksum; then the payload: the plan's `State` as JSON,
@@ -53,8 +53,8 @@ pub struct PlanAt {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WarmReport {
     pub plans: u64,
-    pub seq_snapshots: u64,
-    pub in_force_snapshots: u64,
+    pub seq_entries: u64,
+    pub in_force_entries: u64,
     pub events_replayed: u64,
 }
 
@@ -227,12 +227,12 @@ impl Ledger {
         Ok(self.log().cache_stats()?)
     }
 
-    pub fn snapshot_every(&self) -> u64 {
-        self.snapshot_every_cell().load(Ordering::Relaxed)
+    pub fn cache_every(&self) -> u64 {
+        self.cache_every_cell().load(Ordering::Relaxed)
     }
 
-    pub fn set_snapshot_every(&self, n: u64) {
-        self.snapshot_every_cell().store(n, Ordering::Relaxed);
+    pub fn set_cache_every(&self, n: u64) {
+        self.cache_every_cell().store(n, Ordering::Relaxed);
     }
 
     /// Checks a stored snapshot against the log; drops it when it cannot be used.
@@ -319,7 +319,7 @@ impl Ledger {
 
     /// The plan after its events with seq <= `through`, among the first `len` events.
     fn at_seq(&self, plan: &PlanId, through: u64, len: u64) -> Result<PlanAt, LedgerError> {
-        let every = self.snapshot_every();
+        let every = self.cache_every();
         let start = if every > 0 { self.floor(plan, CachePos::Seq(through), len)? } else { None };
         let (from_snapshot, mut state, from) = match start {
             Some((pos @ CachePos::Seq(s), st)) => (Some(pos), st, s + 1),
@@ -339,7 +339,7 @@ impl Ledger {
 
     /// The plan as in force on `date`: its events effective on or before it, in (effective, seq) order.
     fn in_force_on(&self, plan: &PlanId, date: NaiveDate, len: u64) -> Result<PlanAt, LedgerError> {
-        let every = self.snapshot_every();
+        let every = self.cache_every();
         let start = if every > 0 { self.floor(plan, CachePos::InForce(date, u64::MAX), len)? } else { None };
         let (from_snapshot, mut state, after) = match start {
             Some((pos @ CachePos::InForce(d, s), st)) => (Some(pos), st, Some((d, s))),
@@ -362,7 +362,7 @@ impl Ledger {
     }
 
     /// Fills the snapshot cache of every plan on both axes, so that every answer is a snapshot plus fewer than
-    /// `snapshot_every` replayed events: what a server does at start so that the first queries are as fast as
+    /// `cache_every` replayed events: what a server does at start so that the first queries are as fast as
     /// later ones.
     pub fn warm(&self) -> Result<WarmReport, LedgerError> {
         let (len, plans) = {
@@ -370,7 +370,7 @@ impl Ledger {
             (p.head.len, p.state.plans.keys().cloned().collect::<Vec<_>>())
         };
         let mut report = WarmReport::default();
-        if self.snapshot_every() == 0 || len == 0 {
+        if self.cache_every() == 0 || len == 0 {
             return Ok(report);
         }
         for plan in plans {
@@ -396,8 +396,8 @@ impl Ledger {
             let before = (before.0, 0);
             let b = self.in_force_on(&plan, NaiveDate::MAX, len)?;
             let after = self.cache_count(&plan)?;
-            report.seq_snapshots += after.0 - before.0.min(after.0);
-            report.in_force_snapshots += after.1 - before.1.min(after.1);
+            report.seq_entries += after.0 - before.0.min(after.0);
+            report.in_force_entries += after.1 - before.1.min(after.1);
             report.events_replayed += a.replayed + b.replayed;
         }
         Ok(report)

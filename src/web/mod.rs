@@ -137,8 +137,8 @@ pub async fn serve(
         match warm.warm() {
             Ok(r) => tracing::info!(
                 plans = r.plans,
-                seq_snapshots = r.seq_snapshots,
-                in_force_snapshots = r.in_force_snapshots,
+                seq_entries = r.seq_entries,
+                in_force_entries = r.in_force_entries,
                 events_replayed = r.events_replayed,
                 seconds = t.elapsed().as_secs_f64(),
                 "warmed the projection snapshot cache"

@@ -375,7 +375,7 @@ fn warm_rebuilds_a_damaged_cached_state() {
     use planledger::store::CachePos;
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::open(dir.path()).unwrap();
-    l.set_snapshot_every(1);
+    l.set_cache_every(1);
     append(&l, create_plan("p")).unwrap();
     for i in 0..3 {
         append(&l, crate::support::add_node("p", &format!("p.n{i}"))).unwrap();

@@ -161,7 +161,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
-        ledger.set_snapshot_every(every);
+        ledger.set_cache_every(every);
         for (i, p) in ["p", "q"].into_iter().enumerate() {
             write(&ledger, i as u8, 0, create_plan(p));
         }
@@ -171,7 +171,7 @@ proptest! {
                 Op::Restart => {
                     ledger.close();
                     ledger = Ledger::open(dir.path()).unwrap();
-                    ledger.set_snapshot_every(every);
+                    ledger.set_cache_every(every);
                 }
                 Op::Damage { plan, seq, day } => {
                     for pos in [CachePos::Seq(seq as u64), CachePos::InForce(date(day), u64::MAX)] {
@@ -185,7 +185,7 @@ proptest! {
         }
         ledger.close();
         let ledger = Ledger::open(dir.path()).unwrap();
-        ledger.set_snapshot_every(every);
+        ledger.set_cache_every(every);
         for (seq, day, as_of) in finals {
             check_points(&ledger, seq, day, as_of)?;
         }
@@ -212,10 +212,10 @@ proptest! {
 /// A change that takes effect before changes already on the timeline makes the later in-force snapshots stale:
 /// they are dropped and the answer includes the late change.
 #[test]
-fn a_late_arrival_makes_later_in_force_snapshots_stale() {
+fn a_late_arrival_makes_later_in_force_entries_stale() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(dir.path()).unwrap();
-    ledger.set_snapshot_every(1);
+    ledger.set_cache_every(1);
     write(&ledger, 0, 0, create_plan("p"));
     write(&ledger, 0, 0, command("p", 0, 0, 0, 0));
     for (day, text) in [(5u8, "二〇一七年度本文"), (6, "二〇一八年度本文")] {
@@ -285,7 +285,7 @@ fn an_older_store_gets_its_timeline_on_open() {
 fn cache_verify_finds_a_forged_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(dir.path()).unwrap();
-    ledger.set_snapshot_every(2);
+    ledger.set_cache_every(2);
     write(&ledger, 0, 0, create_plan("p"));
     write(&ledger, 0, 0, command("p", 0, 0, 0, 0));
     for (day, text) in [(2u8, "本文一"), (5, "本文二"), (6, "本文三")] {

@@ -20,9 +20,15 @@ pub(crate) struct Cli {
     /// The ledger's data directory.
     #[arg(long, global = true, env = "PLANLEDGER_DATA", default_value = "./data")]
     pub(crate) data: PathBuf,
-    /// Plan events between two cached projection snapshots on each time axis; 0 turns the cache off.
-    #[arg(long, global = true, env = "PLANLEDGER_SNAPSHOT_EVERY", default_value_t = planledger::store::cache::DEFAULT_SNAPSHOT_EVERY)]
-    pub(crate) snapshot_every: u64,
+    /// Plan events between two entries of the projection cache on each time axis; 0 turns the cache off. (The
+    /// option and its variable keep their first names, which scripts use.)
+    #[arg(
+        long = "snapshot-every",
+        global = true,
+        env = "PLANLEDGER_SNAPSHOT_EVERY",
+        default_value_t = planledger::store::cache::DEFAULT_CACHE_EVERY
+    )]
+    pub(crate) cache_every: u64,
     #[command(subcommand)]
     pub(crate) cmd: Cmd,
 }

@@ -23,7 +23,7 @@ use writer::Writer;
 
 /// Default distance, in plan events, between two cached states of a plan on one time axis (see `cache`). Here, with
 /// the ledger that holds the setting, so that the writer does not depend on the cache that reads through it.
-pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
+pub const DEFAULT_CACHE_EVERY: u64 = 1000;
 
 /// Most requests folded into one commit.
 pub(super) const MAX_BATCH: usize = 4096;
@@ -234,7 +234,7 @@ pub(super) enum Job {
 pub(super) struct Shared {
     pub(super) log: Log,
     /// Plan events between two projection snapshots on one axis (see `timetravel`).
-    snapshot_every: std::sync::atomic::AtomicU64,
+    cache_every: std::sync::atomic::AtomicU64,
     pub(super) durable: RwLock<Durable>,
     pub(super) visible: watch::Sender<u64>,
     /// The clock that stamps `recorded_at`; "today" everywhere is the date in Japan by this clock.
@@ -288,7 +288,7 @@ impl Ledger {
         let (visible, _) = watch::channel(head.len);
         let shared = Arc::new(Shared {
             log,
-            snapshot_every: std::sync::atomic::AtomicU64::new(DEFAULT_SNAPSHOT_EVERY),
+            cache_every: std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_EVERY),
             durable: RwLock::new(Durable { state, head, last_recorded, checkpoint }),
             visible,
             clock: options.clock.unwrap_or_else(|| Arc::new(Utc::now)),
@@ -322,8 +322,8 @@ impl Ledger {
         &self.shared.log
     }
 
-    pub(crate) fn snapshot_every_cell(&self) -> &std::sync::atomic::AtomicU64 {
-        &self.shared.snapshot_every
+    pub(crate) fn cache_every_cell(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.shared.cache_every
     }
 
     /// A receiver of the visible length (number of durable events), for feeds that follow the ledger.

@@ -6,12 +6,12 @@
 mod indicators;
 mod nodes;
 mod plans;
-mod restore;
+mod restore_routes;
 
 pub use indicators::*;
 pub use nodes::*;
 pub use plans::*;
-pub use restore::*;
+pub use restore_routes::*;
 
 use axum::Json;
 use axum::body::Bytes;
