@@ -389,3 +389,37 @@ fn warm_rebuilds_a_damaged_cached_state() {
     }
     l.close();
 }
+
+#[test]
+fn the_reference_chain_script_is_as_strict_as_the_binary() {
+    // Postmortem: FORMAT.md's §9 script checked canonical form with `json.dumps(json.loads(…))`, which reads `"v":1.0`, full-width digits and hour 24 as fine, so an auditor's own verifier passed records the binary refuses.
+    let s = crate::scripts::Scripts::new();
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(&dir.path().join("data")).unwrap();
+    append(&l, create_plan("p")).unwrap();
+    let line = String::from_utf8(l.read_events(0, 1).unwrap().remove(0).1).unwrap();
+    l.close();
+    let recorded = line.split("\"recorded_at\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let hour24 = format!("{}T24:00:00.000000Z", &recorded[..10]);
+    let fullwidth = recorded.replacen(&recorded[..1], "２", 1);
+    for forged in [
+        line.replacen("{\"v\":1,", "{\"v\":1.0,", 1),
+        line.replace(&recorded, &hour24),
+        line.replace(&recorded, &fullwidth),
+    ] {
+        assert_ne!(forged, line);
+        let path = dir.path().join("forged.jsonl");
+        std::fs::write(&path, format!("{forged}\n")).unwrap();
+        let p = path.to_str().unwrap();
+        let script = s.run("verify_chain.py", &[p]);
+        let ours = Process::new(bin()).args(["verify", "--file", p]).output().unwrap();
+        assert_eq!(ours.status.code(), Some(1), "the binary took {forged}");
+        assert_eq!(
+            script.status.code(),
+            Some(1),
+            "the script took {forged}: {}",
+            String::from_utf8_lossy(&script.stdout)
+        );
+        assert!(String::from_utf8_lossy(&script.stderr).contains("first bad event seq 0"), "{forged}");
+    }
+}

@@ -42,12 +42,12 @@ pub(super) fn embedded_script(heading: &str) -> String {
 }
 
 /// A directory holding the page's scripts, as an auditor would save them.
-pub(super) struct Scripts {
+pub(crate) struct Scripts {
     pub(super) dir: tempfile::TempDir,
 }
 
 impl Scripts {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         match Process::new("python3").args(["-c", "import blake3, cryptography"]).output() {
             Err(e) => panic!(
                 "python3 was not found ({e}): install python3 to run the reference scripts of docs/FORMAT.md \
@@ -73,7 +73,7 @@ impl Scripts {
         Self { dir }
     }
 
-    pub(super) fn run(&self, script: &str, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, script: &str, args: &[&str]) -> Output {
         Process::new("python3").arg(self.dir.path().join(script)).args(args).output().unwrap()
     }
 }
