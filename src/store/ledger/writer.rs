@@ -119,14 +119,14 @@ impl Writer {
             let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
             if let Err(e) = committed {
                 self.recover(&batch, &e);
+                // Every request of the batch was judged against a state that now never was (a refusal too may have
+                // met an earlier request's staged change): all are told to retry, and a retry is judged afresh.
                 let cause = e.to_string();
                 for r in replies {
                     let failed = || LedgerError::CommitFailed { cause: cause.clone() };
                     match r {
-                        Reply::Append(tx, Ok(_)) => drop(tx.send(Err(failed()))),
-                        Reply::Append(tx, Err(e)) => drop(tx.send(Err(e))),
-                        Reply::Import(tx, Ok(_)) => drop(tx.send(Err(failed()))),
-                        Reply::Import(tx, Err(e)) => drop(tx.send(Err(e))),
+                        Reply::Append(tx, _) => drop(tx.send(Err(failed()))),
+                        Reply::Import(tx, _) => drop(tx.send(Err(failed()))),
                     }
                 }
                 return;
