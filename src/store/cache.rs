@@ -1,17 +1,17 @@
-//! Time travel served from projection snapshots: one plan as it stood at any point on the three axes, computed as
-//! a cached snapshot of the plan plus a short replay of the plan's own events after it.
+//! Time travel served from the projection cache: one plan as it stood at any point on the three axes, computed as
+//! a cached state of the plan plus a short replay of the plan's own events after it.
 //!
-//! Snapshots are caches. Each carries the projection format it was made with, the hash of the event it was taken
-//! after, the ledger length it was built at and a checksum of its payload; a snapshot that fails any check is
+//! Cached states are a cache. Each carries the projection format it was made with, the hash of the event it was taken
+//! after, the ledger length it was built at and a checksum of its payload; a cached state that fails any check is
 //! dropped and the answer comes from the log. They are filled as queries replay (one every `cache_every` plan
 //! events along each axis) and by `warm`, never written by the append path, so a lost or stale cache costs time,
 //! never correctness.
 //!
 //! The seq axis folds the plan's events in seq order. The recorded-at axis is the seq axis at the last event
 //! recorded at or before the instant (recorded-at never decreases along the log). The effective axis folds the
-//! plan's events in (effective, seq) order, the in-force order of `projection::replay`: snapshots on it sit at
+//! plan's events in (effective, seq) order, the in-force order of `projection::replay`: cached states on it sit at
 //! positions of that order, and an event that arrives late (recorded after one of the same plan that takes effect
-//! later) makes every in-force snapshot after its position stale.
+//! later) makes every in-force cached state after its position stale.
 
 use std::sync::atomic::Ordering;
 
@@ -25,8 +25,8 @@ use crate::core::record::Record;
 use crate::store::ledger::{Ledger, LedgerError};
 use crate::store::log::{CachePos, LogError};
 
-/// The projection format of stored snapshots. Bump it whenever `State` or `State::evolve` changes what a fold
-/// produces: snapshots of another format are ignored and refilled. `tests::format_is_pinned` fails when the fold of
+/// The projection format of stored cached states. Bump it whenever `State` or `State::evolve` changes what a fold
+/// produces: cached states of another format are ignored and refilled. `tests::format_is_pinned` fails when the fold of
 /// a fixed workload changes without this being bumped.
 pub const CACHE_FORMAT: u32 = 1;
 
@@ -43,9 +43,9 @@ pub struct PlanAt {
     /// The fold of the plan's events the point includes; it holds this plan's entries only, and `events` counts
     /// the plan events folded.
     pub state: State,
-    /// The snapshot the answer started from, if any.
-    pub from_snapshot: Option<CachePos>,
-    /// Events replayed after the snapshot (or from the start).
+    /// The cached state the answer started from, if any.
+    pub from_cache: Option<CachePos>,
+    /// Events replayed after the cached state (or from the start).
     pub replayed: u64,
 }
 
@@ -61,7 +61,7 @@ pub struct WarmReport {
 /// What `verify_cache` found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CacheCheck {
-    /// Snapshots looked at.
+    /// Cached states looked at.
     pub checked: u64,
     /// Dropped as stale or damaged by the checks made before every use.
     pub dropped: u64,
@@ -69,12 +69,12 @@ pub struct CacheCheck {
     pub differed: Vec<String>,
 }
 
-/// Why a stored snapshot was not used.
+/// Why a stored cached state was not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Unusable {
     /// Made by another projection format, for another ledger, or before a late arrival: dropped.
     Stale(&'static str),
-    /// Not a readable snapshot: dropped, and logged.
+    /// Not a readable cached state: dropped, and logged.
     Damaged(String),
 }
 
@@ -104,7 +104,7 @@ fn encode(state: &State, built_len: u64, seq: u64, hash: [u8; 32]) -> Vec<u8> {
 
 fn header(bytes: &[u8]) -> Result<Header, Unusable> {
     if bytes.len() < HEADER || &bytes[..4] != MAGIC {
-        return Err(Unusable::Damaged("not a snapshot".into()));
+        return Err(Unusable::Damaged("not a cached state".into()));
     }
     let u64_at = |i: usize| {
         let mut a = [0u8; 8];
@@ -154,12 +154,12 @@ pub fn plan_slice(state: &State, plan: &PlanId) -> State {
 }
 
 impl Ledger {
-    /// `plan` as it stood at `point` (now for `None`), from the nearest usable snapshot and the plan's events
-    /// after it. Fills the snapshot cache on the way.
+    /// `plan` as it stood at `point` (now for `None`), from the nearest usable cached state and the plan's events
+    /// after it. Fills the projection cache on the way.
     pub fn plan_at(&self, plan: &PlanId, point: Option<Point>) -> Result<PlanAt, LedgerError> {
         if point.is_none() {
             let p = self.read();
-            return Ok(PlanAt { state: plan_slice(&p.state, plan), from_snapshot: None, replayed: 0 });
+            return Ok(PlanAt { state: plan_slice(&p.state, plan), from_cache: None, replayed: 0 });
         }
         self.plan_within(plan, point, self.head().len)
     }
@@ -180,12 +180,12 @@ impl Ledger {
             Some(Point::Effective(d)) => return self.in_force_on(plan, d, len),
         };
         let Some(through) = through else {
-            return Ok(PlanAt { state: State::default(), from_snapshot: None, replayed: 0 });
+            return Ok(PlanAt { state: State::default(), from_cache: None, replayed: 0 });
         };
         if len > 0 && through >= len - 1 {
             // The published state is the answer unless a commit was published in between.
             if let Some(state) = now(len) {
-                return Ok(PlanAt { state, from_snapshot: None, replayed: 0 });
+                return Ok(PlanAt { state, from_cache: None, replayed: 0 });
             }
         }
         self.at_seq(plan, through, len)
@@ -215,7 +215,7 @@ impl Ledger {
         Ok(self.log().record(seq)?)
     }
 
-    /// Number of plan events between two snapshots on one axis; 0 turns snapshots off (every answer is a replay
+    /// Number of plan events between two cached states on one axis; 0 turns the cache off (every answer is a replay
     /// of the plan's events from its start).
     /// Drops every cached state (they are refilled from the log on demand).
     pub fn cache_clear(&self) -> Result<(), LedgerError> {
@@ -235,7 +235,7 @@ impl Ledger {
         self.cache_every_cell().store(n, Ordering::Relaxed);
     }
 
-    /// Checks a stored snapshot against the log; drops it when it cannot be used.
+    /// Checks a stored cached state against the log; drops it when it cannot be used.
     fn usable(&self, plan: &PlanId, pos: CachePos, bytes: &[u8], len: u64) -> Result<Option<State>, LedgerError> {
         let verdict = (|| {
             let h = header(bytes)?;
@@ -275,8 +275,8 @@ impl Ledger {
             Ok(state) => Ok(Some(state)),
             Err(why) => {
                 match &why {
-                    Unusable::Stale(w) => tracing::debug!(%plan, ?pos, why = w, "dropping a stale snapshot"),
-                    Unusable::Damaged(w) => tracing::warn!(%plan, ?pos, why = %w, "dropping a damaged snapshot"),
+                    Unusable::Stale(w) => tracing::debug!(%plan, ?pos, why = w, "dropping a stale cached state"),
+                    Unusable::Damaged(w) => tracing::warn!(%plan, ?pos, why = %w, "dropping a damaged cached state"),
                 }
                 self.log().cache_remove(plan.as_str(), pos)?;
                 Ok(None)
@@ -284,7 +284,7 @@ impl Ledger {
         }
     }
 
-    /// The nearest usable snapshot at or before `pos`, dropping unusable ones on the way.
+    /// The nearest usable cached state at or before `pos`, dropping unusable ones on the way.
     fn floor(&self, plan: &PlanId, pos: CachePos, len: u64) -> Result<Option<(CachePos, State)>, LedgerError> {
         let mut upto = pos;
         loop {
@@ -321,7 +321,7 @@ impl Ledger {
     fn at_seq(&self, plan: &PlanId, through: u64, len: u64) -> Result<PlanAt, LedgerError> {
         let every = self.cache_every();
         let start = if every > 0 { self.floor(plan, CachePos::Seq(through), len)? } else { None };
-        let (from_snapshot, mut state, from) = match start {
+        let (from_cache, mut state, from) = match start {
             Some((pos @ CachePos::Seq(s), st)) => (Some(pos), st, s + 1),
             _ => (None, State::default(), 0),
         };
@@ -334,14 +334,14 @@ impl Ledger {
                 self.store(plan, CachePos::Seq(seq), &state, len)?;
             }
         }
-        Ok(PlanAt { state, from_snapshot, replayed })
+        Ok(PlanAt { state, from_cache, replayed })
     }
 
     /// The plan as in force on `date`: its events effective on or before it, in (effective, seq) order.
     fn in_force_on(&self, plan: &PlanId, date: NaiveDate, len: u64) -> Result<PlanAt, LedgerError> {
         let every = self.cache_every();
         let start = if every > 0 { self.floor(plan, CachePos::InForce(date, u64::MAX), len)? } else { None };
-        let (from_snapshot, mut state, after) = match start {
+        let (from_cache, mut state, after) = match start {
             Some((pos @ CachePos::InForce(d, s), st)) => (Some(pos), st, Some((d, s))),
             _ => (None, State::default(), None),
         };
@@ -358,10 +358,10 @@ impl Ledger {
                 self.store(plan, CachePos::InForce(effective, seq), &state, len)?;
             }
         }
-        Ok(PlanAt { state, from_snapshot, replayed })
+        Ok(PlanAt { state, from_cache, replayed })
     }
 
-    /// Fills the snapshot cache of every plan on both axes, so that every answer is a snapshot plus fewer than
+    /// Fills the projection cache of every plan on both axes, so that every answer is a cached state plus fewer than
     /// `cache_every` replayed events: what a server does at start so that the first queries are as fast as
     /// later ones.
     pub fn warm(&self) -> Result<WarmReport, LedgerError> {
@@ -375,7 +375,7 @@ impl Ledger {
         }
         for plan in plans {
             report.plans += 1;
-            // Seq snapshots never go stale, but one may be damaged: then the axis is rebuilt whole, so that no
+            // Seq cached states never go stale, but one may be damaged: then the axis is rebuilt whole, so that no
             // answer has to step around a hole.
             let damaged = self
                 .log()
@@ -388,9 +388,9 @@ impl Ledger {
                 self.log().cache_clear_axis(plan.as_str(), CachePos::Seq(0))?;
             }
             let before = self.cache_count(&plan)?;
-            // Seq snapshots never go stale: continue from the last one. In-force snapshots before the last one may
-            // have been made stale by late arrivals, and a late arrival shifts the positions of all after it: they
-            // are rebuilt whole.
+            // Seq cached states never go stale: continue from the last one. In-force cached states before the last
+            // one may have been made stale by late arrivals, and a late arrival shifts the positions of all after
+            // it: they are rebuilt whole.
             let a = self.at_seq(&plan, len - 1, len)?;
             self.log().cache_clear_axis(plan.as_str(), CachePos::InForce(NaiveDate::MIN, 0))?;
             let before = (before.0, 0);
@@ -403,9 +403,9 @@ impl Ledger {
         Ok(report)
     }
 
-    /// Recomputes every cached snapshot from the log and drops the ones that differ or cannot be used. The
+    /// Recomputes every cached state from the log and drops the ones that differ or cannot be used. The
     /// checks made before each use (format, event hash, checksum, late arrivals) catch damage and staleness; a
-    /// snapshot written by someone who can write the data dir could still pass them, and this is the check that
+    /// cached state written by someone who can write the data dir could still pass them, and this is the check that
     /// does not trust the cache at all. One replay of each plan per axis.
     pub fn verify_cache(&self) -> Result<CacheCheck, LedgerError> {
         let (len, plans) = {
@@ -448,8 +448,8 @@ impl Ledger {
         Ok(check)
     }
 
-    /// Compares one cached snapshot with the state replayed to its position (`None`: no event of the plan is at
-    /// that position, so the snapshot cannot be right).
+    /// Compares one cached state with the state replayed to its position (`None`: no event of the plan is at
+    /// that position, so the cached state cannot be right).
     fn check_one(
         &self,
         plan: &PlanId,
@@ -465,7 +465,7 @@ impl Ledger {
             return Ok(());
         };
         if expected != Some(&cached) {
-            tracing::warn!(%plan, ?pos, "a cached snapshot differs from the log; dropping it");
+            tracing::warn!(%plan, ?pos, "a cached state differs from the log; dropping it");
             self.log().cache_remove(plan.as_str(), pos)?;
             check.differed.push(format!("{plan} {pos:?}"));
         }
@@ -486,7 +486,7 @@ mod tests {
     use crate::core::domain::decide;
 
     /// The fold of a fixed workload, hashed. If this fails because `State` or `evolve` changed, bump
-    /// `CACHE_FORMAT` (so stored snapshots of the old fold are ignored) and re-pin format and hash together; if
+    /// `CACHE_FORMAT` (so stored cached states of the old fold are ignored) and re-pin format and hash together; if
     /// only `synth::workload` changed, re-pin the hash alone.
     #[test]
     fn format_is_pinned() {
@@ -505,7 +505,7 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_round_trips_and_damage_is_detected() {
+    fn a_cached_state_round_trips_and_damage_is_detected() {
         let mut state = State::default();
         for c in crate::core::synth::workload("rt", 60) {
             for e in decide(&state, &c, &crate::core::synth::meta()).unwrap() {

@@ -224,7 +224,7 @@ fn a_late_arrival_makes_later_in_force_entries_stale() {
     let plan = PlanId::new("p").unwrap();
     let text_on = |d: NaiveDate| {
         let at = ledger.plan_at(&plan, Some(Point::Effective(d))).unwrap();
-        (at.state.nodes.values().next().unwrap().text.clone(), at.from_snapshot)
+        (at.state.nodes.values().next().unwrap().text.clone(), at.from_cache)
     };
     ledger.warm().unwrap();
     let on = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
