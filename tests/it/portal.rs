@@ -96,7 +96,7 @@ pub fn accessible(uri: &str, html: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_of_the_seed_ledger_match_their_snapshots() {
+async fn pages_of_the_seed_ledger_match_their_golden_files() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = seeded(dir.path()).await;
     let l = ledger.clone();
@@ -114,6 +114,10 @@ async fn pages_of_the_seed_ledger_match_their_snapshots() {
     })
     .await
     .unwrap();
+    // The pages' golden files live in tests/it/golden: "snapshot" is the name of a published plan document.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("golden");
+    let _golden = settings.bind_to_scope();
     for (name, html) in pages {
         let html = html.into_string();
         accessible(name, &html);
