@@ -423,3 +423,68 @@ fn the_reference_chain_script_is_as_strict_as_the_binary() {
         assert!(String::from_utf8_lossy(&script.stderr).contains("first bad event seq 0"), "{forged}");
     }
 }
+
+#[test]
+fn reopening_at_once_after_a_drop_waits_for_the_store_lock() {
+    // Postmortem: a ledger dropped without `close` lets its writer drop the store a moment later, and sled reports the still-held lock as an `Other` I/O error ("could not acquire lock"), so an immediate reopen failed instead of waiting.
+    use crate::support::add_node;
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    append(&l, create_plan("p")).unwrap();
+    drop(l);
+    for i in 0..30 {
+        let l = Ledger::open(dir.path()).unwrap();
+        append(&l, add_node("p", &format!("n{i}"))).unwrap();
+        drop(l);
+    }
+    let l = Ledger::open(dir.path()).unwrap();
+    assert_eq!(l.head().len, 31);
+}
+
+#[test]
+fn a_previous_value_with_a_misstated_scale_does_not_verify() {
+    // Postmortem: a TargetRevised whose `previous` said "3750.0" where the state held "3750" passed verification, because decimals were compared by value alone and not by their scale.
+    let (dir, _) = crate::tamper::seeded_ledger();
+    let d = dir.path().to_str().unwrap();
+    let who = ["--actor", "a", "--reason", "見直し", "--effective", "2016-04-01"];
+    let ind = "shinagawa-jisshi-4.6-2-2-1-r1.kpi1";
+    let mut args = vec!["--data", d, "target", "set", ind, "2016", "3760"];
+    args.extend(who);
+    assert!(Process::new(bin()).args(&args).status().unwrap().success());
+    let file = dir.path().join("x.jsonl");
+    let f = file.to_str().unwrap();
+    assert!(Process::new(bin()).args(["--data", d, "export", "--out", f]).status().unwrap().success());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.contains(r#""previous":{"kind":"value","value":"3750","comparator":"eq"}"#), "{last}");
+    let forged = text
+        .replace(r#""previous":{"kind":"value","value":"3750","#, r#""previous":{"kind":"value","value":"3750.0","#);
+    std::fs::write(&file, forged).unwrap();
+    let (code, err) = verify(&["--file", f]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("first bad event seq {}:", text.lines().count() - 1)), "{err}");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // Postmortem: output piped into a reader that stops early (`| head`) made the binary panic with a backtrace, since printing to a closed stdout panics in Rust.
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/01-shinagawa-jisshi-4.jsonl");
+    assert!(Process::new(bin()).args(["--data", d, "import", seed.to_str().unwrap()]).status().unwrap().success());
+    let mut child = std::process::Command::new(bin())
+        .args(["--data", d, "blame", "shinagawa-jisshi-4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here: the rest of the output hits a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.contains("shinagawa-jisshi-4"), "{first}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141));
+}
