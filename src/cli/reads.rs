@@ -12,7 +12,7 @@ use planledger::query::{PlanRead, PointSpec, QueryError, Read};
 use planledger::store::Ledger;
 
 use super::defs::PointArgs;
-use super::{ledger_error, open_existing, print, refused};
+use super::{domain_refused, ledger_error, open_existing, print, refused};
 
 /// A refusal of the query layer, with the command line's option names.
 fn query_error(e: QueryError) -> anyhow::Error {
@@ -22,15 +22,19 @@ fn query_error(e: QueryError) -> anyhow::Error {
     }
 }
 
-fn domain(e: DomainError) -> anyhow::Error {
-    let field = match e.field.as_str() {
-        "at" => "--at",
-        "as_of" => "--as-of",
-        "effective" => "--effective",
-        "version" => "--version",
-        other => other,
+/// A refusal of a point parameter, named by the option that gave it.
+fn domain(mut e: DomainError) -> anyhow::Error {
+    let flag = match e.field.as_str() {
+        "at" => Some("--at"),
+        "as_of" => Some("--as-of"),
+        "effective" => Some("--effective"),
+        "version" => Some("--version"),
+        _ => None,
     };
-    refused(format!("{field}: {}", e.reason))
+    if let Some(flag) = flag {
+        e.field = flag.to_string();
+    }
+    domain_refused(e)
 }
 
 fn json_or<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T)) -> Result<ExitCode> {

@@ -5,13 +5,12 @@
 
 mod point;
 
-pub use point::{POINT_PARAMS, PointSpec, SEQ_MAX};
+pub use point::{POINT_PARAMS, PointSpec, SEQ_MAX, parse_seq};
 
 use crate::core::domain::state::{Indicator, Node, Plan};
 use crate::core::domain::{DomainError, Entity, IndicatorId, NodeId, PlanId, State};
 use crate::core::projection::{self, BlameEntry, HistoryEntry, IndicatorView, PlanDiff, PlanSummary, PlanView, Point};
 use crate::core::record::Record;
-use crate::store::cache::plan_slice;
 use crate::store::{Head, Ledger, LedgerError};
 
 /// Why a read was refused or failed.
@@ -112,20 +111,25 @@ impl<'a> Read<'a> {
         self.ledger
     }
 
-    /// The plan's part of the state at `point` (now for `None`), never beyond this read's head.
-    pub fn state_at(&self, plan: &PlanId, point: Option<Point>) -> Result<State, QueryError> {
+    /// Runs `f` on the state that holds `plan` at `point` (now for `None`), never beyond this read's head: for now,
+    /// the published state itself while it is still at this head (no copy); otherwise the plan's fold at the point.
+    pub fn on_state<T>(
+        &self,
+        plan: &PlanId,
+        point: Option<Point>,
+        f: impl FnOnce(&State) -> T,
+    ) -> Result<T, QueryError> {
         if point.is_none() {
             let p = self.ledger.read();
             if p.head == self.head {
-                return Ok(plan_slice(&p.state, plan));
+                return Ok(f(&p.state));
             }
         }
-        Ok(self.ledger.plan_within(plan, point, self.head.len)?.state)
+        Ok(f(&self.ledger.plan_within(plan, point, self.head.len)?.state))
     }
 
-    /// Runs `f` on the state holding `plan` at `point`: for now, the published state itself while it is still at
-    /// this read's head (no copy); otherwise the plan's fold at the point, never beyond the head. `None` from `f`
-    /// means the subject did not exist then, refused as not found on `field`.
+    /// [`on_state`](Self::on_state) for a subject that may not exist at the point: `None` from `f` is refused as
+    /// not found on `field`.
     pub fn with_state<T>(
         &self,
         plan: &PlanId,
@@ -133,25 +137,13 @@ impl<'a> Read<'a> {
         field: &str,
         f: impl FnOnce(&State) -> Option<T>,
     ) -> Result<T, QueryError> {
-        let found = match point {
-            None => {
-                let p = self.ledger.read();
-                if p.head == self.head {
-                    f(&p.state)
-                } else {
-                    drop(p);
-                    f(&self.ledger.plan_within(plan, None, self.head.len)?.state)
-                }
-            }
-            Some(_) => f(&self.state_at(plan, point)?),
-        };
-        found.ok_or_else(|| DomainError::not_found(field, format!("it did not exist at {}", when(point))).into())
+        self.on_state(plan, point, f)?
+            .ok_or_else(|| DomainError::not_found(field, format!("it did not exist at {}", when(point))).into())
     }
 
     /// The plan's view at `point`; refused on `plan` when the plan did not exist then.
     pub fn view(&self, r: &PlanRead, point: Option<Point>) -> Result<PlanView, QueryError> {
-        let state = self.state_at(&r.id, point)?;
-        projection::view_plan(&state, &r.id).ok_or_else(|| {
+        self.on_state(&r.id, point, |s| projection::view_plan(s, &r.id))?.ok_or_else(|| {
             DomainError::not_found("plan", format!("plan {} did not exist at {}", r.id, when(point))).into()
         })
     }

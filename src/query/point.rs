@@ -9,6 +9,15 @@ use crate::core::projection::{self, Point};
 /// The largest seq a parameter names: 2^63 − 1, the range of the int64 the API documents.
 pub const SEQ_MAX: u64 = i64::MAX as u64;
 
+/// A seq or tree size given as a parameter: a whole number up to [`SEQ_MAX`], refused on `field` otherwise.
+pub fn parse_seq(field: &str, v: &str) -> Result<u64, DomainError> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if n <= SEQ_MAX => Ok(n),
+        Ok(_) => Err(DomainError::invalid(field, format!("{v} is larger than the largest seq or size, {SEQ_MAX}"))),
+        Err(_) => Err(DomainError::invalid(field, format!("{v:?} is not a whole number (a seq or size)"))),
+    }
+}
+
 /// The names of the point parameters, in the order they are documented.
 pub const POINT_PARAMS: [&str; 4] = ["at", "as_of", "effective", "version"];
 
@@ -51,13 +60,7 @@ impl PointSpec {
     fn resolve_with(&self, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
         let Some((k, v)) = &self.given else { return Ok(None) };
         Ok(Some(match k.as_str() {
-            "at" => Point::Seq(match v.trim().parse::<u64>() {
-                Ok(n) if n <= SEQ_MAX => n,
-                Ok(_) => {
-                    return Err(DomainError::invalid("at", format!("{v} is larger than the largest seq, {SEQ_MAX}")));
-                }
-                Err(_) => return Err(DomainError::invalid("at", format!("{v:?} is not a seq"))),
-            }),
+            "at" => Point::Seq(parse_seq("at", v)?),
             "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
             "effective" => Point::Effective(projection::parse_effective("effective", v)?),
             _ => match plan {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::log::{Batch, Entry, Head, Log, LogError};
+use super::log::{Batch, Entry, Head, Log, LogError, io};
 use crate::core::audit::merkle::{self, Frontier, ProofError};
 use crate::core::audit::{LedgerHasher, TreeHash};
 use crate::core::domain::EventHash;
@@ -13,10 +13,6 @@ use crate::core::domain::EventHash;
 /// Whether `dir` holds a ledger's store.
 pub fn holds_ledger(dir: &Path) -> bool {
     dir.join("sled").exists()
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
-    move |source| LogError::Io { path: path.to_path_buf(), source }
 }
 
 /// Inserts `lines` into a bare sled tree in `dir` (emptied first and removed after) in batches of `batch`, each made

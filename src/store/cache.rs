@@ -377,13 +377,7 @@ impl Ledger {
             report.plans += 1;
             // Seq cached states never go stale, but one may be damaged: then the axis is rebuilt whole, so that no
             // answer has to step around a hole.
-            let damaged = self
-                .log()
-                .cache_positions(plan.as_str(), CachePos::Seq(0))?
-                .into_iter()
-                .map(|pos| Ok(self.log().cache_at(plan.as_str(), pos)?.is_some_and(|b| !intact(&b))))
-                .collect::<Result<Vec<bool>, LedgerError>>()?;
-            if damaged.contains(&true) {
+            if !self.log().cache_all(plan.as_str(), CachePos::Seq(0), intact)? {
                 tracing::warn!(%plan, "a damaged cached state: rebuilding the plan's seq axis");
                 self.log().cache_clear_axis(plan.as_str(), CachePos::Seq(0))?;
             }

@@ -128,7 +128,8 @@ pub struct Log {
     faults: Option<Arc<Faults>>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+/// Maps an I/O error on `path` to the log's error, naming the path.
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     move |source| LogError::Io { path: path.to_path_buf(), source }
 }
 

@@ -64,6 +64,16 @@ impl Log {
             .collect()
     }
 
+    /// Whether every cached state of `plan` on `axis`'s axis passes `intact`, read in one scan.
+    pub fn cache_all(&self, plan: &str, axis: CachePos, intact: impl Fn(&[u8]) -> bool) -> Result<bool, LogError> {
+        for r in self.cache.scan_prefix(cache_prefix(plan, axis)) {
+            if !intact(&r?.1) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// The cached state of `plan` at exactly `pos`.
     pub fn cache_at(&self, plan: &str, pos: CachePos) -> Result<Option<Vec<u8>>, LogError> {
         Ok(self.cache.get(cache_key(plan, pos))?.map(|v| v.to_vec()))

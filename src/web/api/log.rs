@@ -13,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::answer;
 use super::reads::Params;
 use crate::core::audit::{ConsistencyProof, InclusionProof};
-use crate::query::Read;
+use crate::query::{Read, parse_seq};
 use crate::store::LedgerError;
 use crate::web::AppState;
 use crate::web::conditional::{etag, not_modified, unchanged};
@@ -26,17 +26,9 @@ pub const EVENTS_PAGE_MAX: u64 = 10_000;
 /// The ledger file's media type: JSON Lines.
 pub const JSONL: &str = "application/jsonl";
 
-/// Largest seq or tree size a query parameter takes: the OpenAPI document declares them `int64`.
-pub use crate::query::SEQ_MAX;
-
 /// A seq or tree size given as a query parameter, refused by name unless it is a whole number in `int64` range.
 pub fn u64_param(q: &BTreeMap<String, String>, name: &str) -> Result<Option<u64>, Problem> {
-    let Some(v) = q.get(name) else { return Ok(None) };
-    match v.parse::<u64>() {
-        Ok(n) if n <= SEQ_MAX => Ok(Some(n)),
-        Ok(_) => Err(Problem::bad(name, format!("{v} is larger than the largest seq or size, {SEQ_MAX}"))),
-        Err(_) => Err(Problem::bad(name, format!("{v:?} is not a whole number"))),
-    }
+    Ok(q.get(name).map(|v| parse_seq(name, v)).transpose()?)
 }
 /// `GET /api/events?after=SEQ&limit=N`: the stored lines of the events after SEQ (from the first without it), as
 /// JSON Lines, at most N of them. A `Link` header names the next page while there is one.

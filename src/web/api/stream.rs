@@ -46,9 +46,7 @@ pub async fn stream(State(s): State<AppState>, Query(q): Params, headers: Header
         Some(v) => ("Last-Event-ID", Some(v.to_str().unwrap_or("\u{fffd}").to_string())),
         None => ("after", q.get("after").cloned()),
     };
-    let after = raw
-        .map(|v| v.trim().parse::<u64>().map_err(|_| Problem::bad(field, format!("{v:?} is not a seq"))))
-        .transpose()?;
+    let after = raw.map(|v| crate::query::parse_seq(field, &v)).transpose()?;
     let from = after.map_or(0, |a| a.saturating_add(1));
     let (tx, rx) = mpsc::channel(FEED_BUFFER);
     tokio::spawn(follow(s.ledger.clone(), from, tx, s.stopping.subscribe()));

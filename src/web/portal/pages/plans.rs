@@ -30,7 +30,7 @@ pub fn index(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Pro
         let id = current.id.clone();
         let p = match at.point {
             None => Some(current),
-            Some(pt) => read.state_at(&id, Some(pt))?.plans.get(&id).cloned(),
+            Some(pt) => read.on_state(&id, Some(pt), |s| s.plans.get(&id).cloned())?,
         };
         let Some(p) = p else { continue };
         let last = records_at(&read, &Entity::Plan(id), &at)?.pop();
