@@ -3,6 +3,7 @@
 //! private to this layer, so every record leaves it decoded and every corruption is reported from one place.
 
 pub mod bench;
+pub mod bounded;
 pub mod cache;
 pub mod drill;
 pub mod ledger;

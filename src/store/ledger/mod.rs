@@ -217,6 +217,45 @@ pub struct LedgerOptions {
     pub faults: Option<Arc<crate::store::log::Faults>>,
 }
 
+/// The state every stored event folds into, and the last one's instant.
+#[derive(Default)]
+struct Folded {
+    state: State,
+    last_recorded: Option<DateTime<Utc>>,
+}
+
+/// Folds sled's events into the state, checking the chain as it goes (each record's seq, and its `prev` against the
+/// hash of the bytes before it, up to the recorded head): a damaged byte in any stored event stops the open with the
+/// seq where the chain breaks, instead of being folded in or served.
+fn fold(log: &Log, progress: &crate::store::bounded::Progress) -> Result<Folded, LogError> {
+    let head = log.head()?;
+    let mut out = Folded::default();
+    let mut prev = EventHash::ZERO;
+    let mut next = 0u64;
+    for item in log.range(0, head.len) {
+        let (seq, bytes) = item?;
+        let r = crate::store::log::decode(seq, &bytes)?;
+        if seq != next || r.seq.0 != seq {
+            return Err(LogError::corrupt(Some(next), "an event is missing or out of place in sled"));
+        }
+        if r.prev != prev {
+            return Err(LogError::corrupt(
+                Some(seq),
+                format!("the chain breaks between seq {} and {seq} in sled", seq.saturating_sub(1)),
+            ));
+        }
+        prev = EventHash::of(&bytes);
+        next += 1;
+        out.state.evolve(&r.event);
+        out.last_recorded = Some(r.recorded_at);
+        progress.step();
+    }
+    if next != head.len || prev != head.hash {
+        return Err(LogError::corrupt(head.len.checked_sub(1), "sled's events do not end at the recorded head"));
+    }
+    Ok(out)
+}
+
 /// What readers see: the state and head as of the last durable commit.
 pub struct Durable {
     pub state: State,
@@ -258,7 +297,7 @@ impl Ledger {
 
     /// Creates a new ledger whose checkpoints carry `origin` (a generated one when `None`).
     pub fn create(dir: &Path, origin: Option<&str>) -> Result<Self, LedgerError> {
-        Self::start(Log::create(dir, origin)?, LedgerOptions::default())
+        Self::start(Log::create(dir, origin)?, Folded::default(), LedgerOptions::default())
     }
 
     /// Opens the data dir: checks the stored head and checkpoint, folds every event into the current state, starts
@@ -267,24 +306,24 @@ impl Ledger {
         Self::open_with(dir, LedgerOptions::default())
     }
 
-    /// [`open`](Self::open) with a clock and injected faults.
+    /// [`open`](Self::open) with a clock and injected faults. The open and the fold of every event run bounded
+    /// (`bounded`): damage that makes sled loop or panic ends in `LogError::Unreadable`.
     pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
-        let mut log = Log::open(dir)?;
+        let d = dir.to_path_buf();
+        let (mut log, folded) = crate::store::bounded::run(&format!("opening {}", dir.display()), move |p| {
+            let log = Log::open(&d)?;
+            let folded = fold(&log, &p)?;
+            Ok((log, folded))
+        })?;
         log.set_faults(options.faults.clone());
-        Self::start(log, options)
+        Self::start(log, folded, options)
     }
 
-    fn start(log: Log, options: LedgerOptions) -> Result<Self, LedgerError> {
+    fn start(log: Log, folded: Folded, options: LedgerOptions) -> Result<Self, LedgerError> {
         let dir = log.dir().to_path_buf();
         let head = log.head()?;
         let checkpoint = log.checkpoint()?;
-        let mut state = State::default();
-        let mut last_recorded = None;
-        for item in log.records(0, head.len) {
-            let (_, r) = item?;
-            state.evolve(&r.event);
-            last_recorded = Some(r.recorded_at);
-        }
+        let Folded { state, last_recorded } = folded;
         let (visible, _) = watch::channel(head.len);
         let shared = Arc::new(Shared {
             log,

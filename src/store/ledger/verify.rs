@@ -25,6 +25,9 @@ pub enum VerifyFailure {
     Checkpoint(String),
     #[error("not consistent with the earlier checkpoint: {0}")]
     Inconsistent(String),
+    /// The record file's copy differs from sled's, or is damaged.
+    #[error("the record file{}: {what}", seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
+    File { seq: Option<u64>, what: String },
 }
 
 impl VerifyFailure {
@@ -32,7 +35,7 @@ impl VerifyFailure {
     pub fn seq(&self) -> Option<u64> {
         match self {
             Self::Bad(e) => Some(e.seq),
-            Self::Log(LogError::Corruption { seq, .. }) => *seq,
+            Self::Log(LogError::Corruption { seq, .. }) | Self::File { seq, .. } => *seq,
             _ => None,
         }
     }
@@ -65,20 +68,31 @@ pub fn verify_dir_with(
     key: Option<&NoteVerifier>,
     since: Option<&str>,
 ) -> Result<VerifyReport, VerifyFailure> {
-    let log = Log::open(dir).map_err(VerifyFailure::Log)?;
-    let mut report = verify_log(&log, key)?;
-    if let Some(note) = since {
-        report.since = Some(verify_since(&log, &report, note, key)?);
-    }
-    Ok(report)
+    let (dir, key, since) = (dir.to_path_buf(), key.cloned(), since.map(str::to_string));
+    let what = format!("verifying {}", dir.display());
+    let r = crate::store::bounded::run(&what, move |p| {
+        let log = Log::open(&dir)?;
+        let r = verify_log(&log, key.as_ref(), &p).and_then(|mut report| {
+            if let Some(note) = since {
+                report.since = Some(verify_since(&log, &report, &note, key.as_ref())?);
+            }
+            Ok(report)
+        });
+        Ok(r)
+    });
+    r.map_err(VerifyFailure::Log)?
 }
 
 /// [`verify_dir`] on an open ledger (the durable events at the moment of the call's start).
 pub fn verify_dir_open(ledger: &Ledger) -> Result<VerifyReport, VerifyFailure> {
-    verify_log(ledger.log(), None)
+    verify_log(ledger.log(), None, &crate::store::bounded::Progress::default())
 }
 
-fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, VerifyFailure> {
+fn verify_log(
+    log: &Log,
+    key: Option<&NoteVerifier>,
+    progress: &crate::store::bounded::Progress,
+) -> Result<VerifyReport, VerifyFailure> {
     // Head and checkpoint change together in one transaction but are read one after the other: read until the head
     // is the same on both sides, so a commit in between cannot pair one head with another's checkpoint.
     let (head, note) = loop {
@@ -95,9 +109,20 @@ fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, Ver
     // there, and (by the counts after the loop) nothing else.
     let mut latest: std::collections::HashMap<String, chrono::NaiveDate> = std::collections::HashMap::new();
     let mut expected = (0u64, 0u64, 0u64);
+    // The record file must hold the same bytes, line for line.
+    let mut lines = log.file_lines(0, head.len);
     // Events beyond the head read above may be committed while this runs; they are not part of what is verified.
     for item in log.range(0, head.len) {
         let (seq, bytes) = item.map_err(VerifyFailure::Log)?;
+        progress.step();
+        match lines.next() {
+            Some(Ok((_, line))) if line == bytes.as_ref() => {}
+            Some(Ok(_)) => {
+                return Err(VerifyFailure::File { seq: Some(seq), what: "its line differs from sled's copy".into() });
+            }
+            Some(Err(e)) => return Err(VerifyFailure::File { seq: Some(seq), what: e.to_string() }),
+            None => return Err(VerifyFailure::File { seq: Some(seq), what: "it ends before this event".into() }),
+        }
         let stored = log.stored_hash(seq).map_err(VerifyFailure::Log)?;
         let hash = EventHash::of(&bytes);
         if stored != Some(hash) {
@@ -143,6 +168,11 @@ fn verify_log(log: &Log, key: Option<&NoteVerifier>) -> Result<VerifyReport, Ver
                 head.len, head.hash, s.count, s.head
             ),
         }));
+    }
+    for index in 0..head.len / crate::store::log::file::SEGMENT_LEN {
+        if let Some(what) = log.seal_problem(index).map_err(VerifyFailure::Log)? {
+            return Err(VerifyFailure::File { seq: None, what });
+        }
     }
     let found = log.derived_counts(head.len).map_err(VerifyFailure::Log)?;
     if found != expected {

@@ -6,12 +6,23 @@ use chrono::NaiveDate;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use super::file::SEGMENT_LEN;
 use super::keys::{day_bytes, day_of, in_force_key, index_key, late_key, node_key, seq_of, timeline_prefix};
+use super::twin::{seal_key, seal_value, window_value};
 use super::{Batch, Head, Log, LogError};
 
 impl Log {
-    /// Writes a batch in one transaction over all trees, then makes it durable. Returns only once durable.
+    /// Writes a batch in one transaction over all trees and makes it durable, then appends its records to the
+    /// record file and makes them durable there too. Returns only once both are durable; on failure the file is cut
+    /// back and the caller takes the batch back out of sled (`roll_back`).
     pub fn commit(&self, batch: &Batch, new_head: Head) -> Result<(), LogError> {
+        let mut rf = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let lines: Vec<&[u8]> = batch.entries.iter().map(|e| e.bytes.as_slice()).collect();
+        if batch.entries.first().is_some_and(|e| e.seq != rf.len()) {
+            return Err(LogError::corrupt(batch.entries.first().map(|e| e.seq), "the record file is not at the batch's first seq"));
+        }
+        let seals = rf.seals_after(&lines);
+        let window = window_value(rf.len(), new_head.len);
         let mut head_bytes = new_head.len.to_be_bytes().to_vec();
         head_bytes.extend_from_slice(&new_head.hash.0);
         // Timeline entries are worked out before the transaction, which cannot scan: only the one writer commits,
@@ -51,6 +62,10 @@ impl Log {
                     if let Some(note) = &batch.checkpoint {
                         meta.insert("checkpoint", note.as_bytes())?;
                     }
+                    for s in &seals {
+                        meta.insert(seal_key(s.index), seal_value(s))?;
+                    }
+                    meta.insert("window", &window)?;
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())
                 });
@@ -65,7 +80,8 @@ impl Log {
                 source: std::io::Error::new(std::io::ErrorKind::StorageFull, "injected fault: no space left on device"),
             });
         }
-        self.sync()
+        self.sync()?;
+        rf.append(&lines)
     }
 
     /// Takes a batch whose commit failed back out of every tree and restores the durable head and checkpoint, so
@@ -73,6 +89,12 @@ impl Log {
     /// removal is made durable when the disk allows, and until then the trees on disk still end at the old head
     /// (sled recovers to a prefix of its writes), which open checks.
     pub fn roll_back(&self, batch: &Batch, head: Head, checkpoint: &str) -> Result<(), LogError> {
+        // The file may still hold lines of the batch where cutting it back failed: the window says so, and the next
+        // open cuts them.
+        let end = batch.entries.last().map_or(head.len, |e| e.seq + 1);
+        let window = window_value(head.len, end);
+        let filled: Vec<u64> =
+            batch.entries.iter().filter(|e| (e.seq + 1) % SEGMENT_LEN == 0).map(|e| e.seq / SEGMENT_LEN).collect();
         let mut head_bytes = head.len.to_be_bytes().to_vec();
         head_bytes.extend_from_slice(&head.hash.0);
         let r: Result<(), TransactionError<()>> =
@@ -93,6 +115,10 @@ impl Log {
                     for (id, _) in &batch.nodes {
                         merkle.remove(&node_key(*id))?;
                     }
+                    for index in &filled {
+                        meta.remove(seal_key(*index))?;
+                    }
+                    meta.insert("window", &window)?;
                     meta.insert("checkpoint", checkpoint.as_bytes())?;
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())

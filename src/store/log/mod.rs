@@ -5,8 +5,10 @@
 //! projection cache and the API tokens).
 
 mod commit;
+pub mod file;
 mod keys;
 mod side;
+mod twin;
 
 use std::fs::File;
 use std::io::Write;
@@ -47,6 +49,13 @@ pub enum LogError {
     Key { path: PathBuf, source: NoteError },
     #[error("a ledger already exists in {0}")]
     Exists(PathBuf),
+    /// The record file and sled disagree, or the record file is damaged: nothing is served or signed until
+    /// `repair` has rebuilt the damaged side from the one that verifies.
+    #[error("the record file and the store disagree: {what}; nothing was changed; run `planledger repair` to rebuild the damaged side from the one that verifies")]
+    Mismatch { what: String },
+    /// sled could not read its own files: it failed, panicked or stopped making progress on damaged data.
+    #[error("the store cannot be read: {what}; nothing was changed; run `planledger repair` to rebuild it from the record file")]
+    Unreadable { what: String },
 }
 
 impl LogError {
@@ -124,6 +133,11 @@ pub struct Log {
     /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
     /// power loss on all hardware.
     data_file: File,
+    /// The second copy of every record, appended by the writer's commits only.
+    file: std::sync::Mutex<file::RecordFile>,
+    /// Held for the log's lifetime: one process at a time opens the data dir (sled's own lock comes too late to
+    /// guard what the open does before sled's).
+    _lock: File,
     dir: PathBuf,
     faults: Option<Arc<Faults>>,
 }
@@ -148,6 +162,51 @@ fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
             other => return Ok(other?),
         }
     }
+}
+
+/// Takes the data dir's lock file, waiting up to ten seconds as [`open_with_retry`] does for sled's.
+fn lock_dir(dir: &Path) -> Result<File, LogError> {
+    let path = dir.join("lock");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
+    let mut tries = 0;
+    loop {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) if tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                // The same words as sled's, which callers (and the CLI's "the server holds the store") look for.
+                return Err(LogError::Io {
+                    path,
+                    source: std::io::Error::other("could not acquire lock: another process has the data dir open"),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+        }
+    }
+}
+
+/// Moves sled snapshot files that were still being written (`snap.*.generating`) out of sled's folder: sled renames a
+/// snapshot when it is complete, so such a file is a write a crash or a full disk cut short, and sled 0.34 would
+/// take it for its snapshot and no longer open.
+fn set_aside_unfinished_snapshots(dir: &Path) -> Result<(), LogError> {
+    let sled_dir = dir.join("sled");
+    let Ok(entries) = std::fs::read_dir(&sled_dir) else { return Ok(()) };
+    for entry in entries {
+        let entry = entry.map_err(io(&sled_dir))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let aside = dir.join("set-aside");
+            std::fs::create_dir_all(&aside).map_err(io(&aside))?;
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+            let to = aside.join(format!("{name}.{stamp}"));
+            std::fs::rename(entry.path(), &to).map_err(io(&to))?;
+            tracing::warn!(file = %entry.path().display(), moved_to = %to.display(), "set aside an unfinished sled snapshot");
+        }
+    }
+    Ok(())
 }
 
 /// Writes a new signing key whose name is `origin` (or a generated one) with owner-only permissions.
@@ -187,7 +246,7 @@ fn load_key(path: &Path) -> Result<NoteSigner, LogError> {
 impl Log {
     /// Creates a new, empty ledger in `dir` whose checkpoints carry `origin`; refuses a dir that holds one.
     pub fn create(dir: &Path, origin: Option<&str>) -> Result<Self, LogError> {
-        if dir.join("sled").exists() || dir.join(KEY_FILE).exists() {
+        if dir.join("sled").exists() || dir.join(KEY_FILE).exists() || dir.join(file::RECORDS_DIR).exists() {
             return Err(LogError::Exists(dir.to_path_buf()));
         }
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -201,6 +260,8 @@ impl Log {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let key_path = dir.join(KEY_FILE);
         let signer = if key_path.exists() { load_key(&key_path)? } else { create_key(&key_path, None)? };
+        let lock = lock_dir(dir)?;
+        set_aside_unfinished_snapshots(dir)?;
         let db = open_with_retry(&dir.join("sled"))?;
         let data_path = dir.join("sled").join("db");
         let data_file = File::open(&data_path).map_err(io(&data_path))?;
@@ -218,6 +279,8 @@ impl Log {
             signer,
             db,
             data_file,
+            file: std::sync::Mutex::new(file::RecordFile::unopened(dir)),
+            _lock: lock,
             dir: dir.to_path_buf(),
             faults: None,
         };
@@ -230,9 +293,16 @@ impl Log {
                 ));
             }
             None if log.events.is_empty() => {
+                if dir.join(file::RECORDS_DIR).exists() && file::scan(dir)?.len() > 0 {
+                    return Err(LogError::Mismatch {
+                        what: "sled holds no events but the record file does: sled was lost".into(),
+                    });
+                }
+                file::RecordFile::create(dir)?;
                 log.meta.insert("store", STORE_VERSION)?;
                 log.meta.insert("merkle", MERKLE_MARK)?;
                 log.meta.insert("timeline", TIMELINE_MARK)?;
+                log.meta.insert("records", twin::RECORDS_MARK)?;
                 log.sync()?;
             }
             None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
@@ -245,6 +315,8 @@ impl Log {
         if log.meta.get("timeline")?.is_none() {
             log.build_timeline()?;
         }
+        let rf = log.reconcile()?;
+        *log.file.lock().unwrap_or_else(|e| e.into_inner()) = rf;
         Ok(log)
     }
 
@@ -359,12 +431,8 @@ impl Log {
                         "the last event's bytes do not hash to the recorded head",
                     ));
                 }
-                if self.events.len() as u64 != n {
-                    return Err(LogError::corrupt(
-                        None,
-                        format!("{} events stored but the head says {n}", self.events.len()),
-                    ));
-                }
+                // Counting sled's events would walk the whole tree at every open; the record file's count is checked
+                // against the head instead (`reconcile`), and `verify` reads every event.
                 Ok(())
             }
         }
