@@ -10,7 +10,8 @@ use planledger::core::audit::note::{Checkpoint, NoteVerifier};
 use planledger::core::audit::{Bundle, b64};
 use planledger::core::domain::{EventHash, Seq};
 use planledger::core::record::{ChainVerifier, split_lines, verify_lines};
-use planledger::store::ledger::{Ledger, verify_dir_with};
+use planledger::store::LogError;
+use planledger::store::ledger::{Ledger, VerifyFailure, verify_dir_with};
 
 use super::defs::ProveCmd;
 use super::{Exit, ledger_error, refused};
@@ -94,11 +95,18 @@ pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>
     }
     let earlier =
         since.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
-    let report = verify_dir_with(data, key, earlier.as_deref()).map_err(|e| {
-        failed(match e.seq() {
+    let copy = crate::cli::read_only_copy(data)?;
+    let dir = copy.as_ref().map_or(data, |c| c.path.as_path());
+    let report = verify_dir_with(dir, key, earlier.as_deref()).map_err(|e| match &e {
+        VerifyFailure::Log(l)
+            if crate::cli::unreadable(l) && !matches!(l, LogError::Corruption { .. } | LogError::Mismatch { .. }) =>
+        {
+            crate::cli::Exit::Unreadable(format!("cannot read the store: {e}")).into()
+        }
+        _ => failed(match e.seq() {
             Some(seq) => format!("first bad event seq {seq}: {e}"),
             None => e.to_string(),
-        })
+        }),
     })?;
     let s = &report.summary;
     println!("ok: {} events, head {}", s.count, s.head);
@@ -112,6 +120,31 @@ pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>
         println!("consistent with the earlier checkpoint of {} events: the ledger only grew since", cp.size);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `repair`: rebuilds the store from the copy of the record that verifies to the latest checkpoint.
+pub fn repair(data: &Path, checkpoints: &[std::path::PathBuf]) -> Result<ExitCode> {
+    if !planledger::store::holds_ledger(data) {
+        return Err(refused(format!("no ledger in {}", data.display())));
+    }
+    let notes = checkpoints
+        .iter()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    match planledger::store::repair::repair(data, &notes) {
+        Ok(report) => {
+            for l in &report.lines {
+                println!("{l}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(planledger::store::repair::RepairError::Refused(why)) => Err(failed_repair(why)),
+        Err(e) => Err(crate::cli::Exit::Unreadable(format!("repair: {e}")).into()),
+    }
+}
+
+fn failed_repair(why: String) -> anyhow::Error {
+    crate::cli::Exit::VerifyFailed(format!("repair refused, nothing was changed: {why}")).into()
 }
 
 /// Checks that ledger files reproduce a signed checkpoint: the root of their first `size` events.

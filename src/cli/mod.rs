@@ -30,14 +30,17 @@ use planledger::core::record::split_lines;
 use planledger::store::ledger::{AppendRequest, IdempotencyKey, Ledger, LedgerError, LedgerOptions, Precondition};
 use planledger::store::restore::{RestoreError, RestoreRequest};
 
-/// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input, 75 (EX_TEMPFAIL) the
-/// ledger could not store the change now and nothing was appended (a retry may succeed).
+/// A failure with a specific exit code: 1 verification failed, 2 bad usage or refused input, 74 (EX_IOERR) the
+/// store cannot be read or its two copies disagree (run `repair`), 75 (EX_TEMPFAIL) the ledger could not store the
+/// change now and nothing was appended (a retry may succeed).
 #[derive(Debug, thiserror::Error)]
 pub enum Exit {
     #[error("{0}")]
     VerifyFailed(String),
     #[error("{0}")]
     Refused(String),
+    #[error("{0}")]
+    Unreadable(String),
     #[error("{0}")]
     Unavailable(String),
 }
@@ -47,9 +50,43 @@ impl Exit {
         match self {
             Exit::VerifyFailed(_) => 1,
             Exit::Refused(_) => 2,
+            Exit::Unreadable(_) => 74,
             Exit::Unavailable(_) => 75,
         }
     }
+}
+
+/// The exit code of a failed command: its `Exit`, 74 when the store could not be read (whatever the command), or 2.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    use planledger::store::LogError;
+    for cause in e.chain() {
+        if let Some(x) = cause.downcast_ref::<Exit>() {
+            return x.code();
+        }
+        let log = match cause.downcast_ref::<LedgerError>() {
+            Some(LedgerError::Store(l)) => Some(l),
+            _ => cause.downcast_ref::<LogError>(),
+        };
+        if let Some(l) = log {
+            if unreadable(l) {
+                return 74;
+            }
+        }
+    }
+    2
+}
+
+/// Whether a store error means the store cannot be used as it is (damaged, disagreeing copies, failing disk).
+pub(crate) fn unreadable(e: &planledger::store::LogError) -> bool {
+    use planledger::store::LogError;
+    matches!(
+        e,
+        LogError::Unreadable { .. }
+            | LogError::Mismatch { .. }
+            | LogError::Corruption { .. }
+            | LogError::Storage(_)
+            | LogError::Io { .. }
+    )
 }
 
 pub(crate) fn refused(msg: impl Into<String>) -> anyhow::Error {
@@ -84,6 +121,17 @@ pub(crate) fn options() -> Result<LedgerOptions> {
         options.faults = Some(faults);
     }
     Ok(options)
+}
+
+/// A private copy of a read-only data dir, for commands that only read; `None` when the dir is writable.
+pub(crate) fn read_only_copy(dir: &Path) -> Result<Option<planledger::store::copy::TempCopy>> {
+    if !ledger_exists(dir) || planledger::store::copy::writable(dir) {
+        return Ok(None);
+    }
+    eprintln!("note: {} is read-only; reading a private copy of it", dir.display());
+    let copy = planledger::store::copy::private_copy(dir)
+        .map_err(|e| Exit::Unreadable(format!("cannot copy the read-only store: {e}")))?;
+    Ok(Some(copy))
 }
 
 pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
@@ -196,6 +244,11 @@ fn parse_details(ds: &[String]) -> Result<Vec<Detail>> {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let data = cli.data.as_path();
+    if let Ok(v) = std::env::var("PLANLEDGER_STALL_SECONDS") {
+        let n: u64 =
+            v.parse().map_err(|_| refused(format!("PLANLEDGER_STALL_SECONDS: {v:?} is not a whole number")))?;
+        planledger::store::bounded::set_stall_limit(n);
+    }
     let _ = CACHE_EVERY.set(cli.cache_every);
     match cli.cmd {
         #[cfg(feature = "web")]
@@ -299,8 +352,11 @@ pub fn run() -> Result<ExitCode> {
             println!("imported {n} events; the ledger has {} events, head {}", head.len, head.hash);
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Repair { checkpoint } => audit::repair(data, &checkpoint),
         Cmd::Export { out } => {
-            let ledger = open_existing(data)?;
+            // A read-only data dir (a backup, an auditor's mount) is read through a private copy.
+            let copy = read_only_copy(data)?;
+            let ledger = open_existing(copy.as_ref().map_or(data, |c| c.path.as_path()))?;
             let len = ledger.head().len;
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(std::io::BufWriter::new(

@@ -12,7 +12,7 @@ use crate::core::domain::EventHash;
 
 /// Whether `dir` holds a ledger's store.
 pub fn holds_ledger(dir: &Path) -> bool {
-    dir.join("sled").exists()
+    dir.join("sled").exists() || dir.join(super::log::file::RECORDS_DIR).exists()
 }
 
 /// Inserts `lines` into a bare sled tree in `dir` (emptied first and removed after) in batches of `batch`, each made

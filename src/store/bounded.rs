@@ -124,7 +124,9 @@ mod tests {
             Ok(7)
         });
         assert_eq!(progressing.ok(), Some(7));
-        let panicked = run_within("panicking", second, |_p| -> Result<(), LogError> { panic!("tried to serialize Uninitialized") });
+        let panicked = run_within("panicking", second, |_p| -> Result<(), LogError> {
+            panic!("tried to serialize Uninitialized")
+        });
         assert!(
             matches!(panicked, Err(LogError::Unreadable { ref what }) if what.contains("tried to serialize Uninitialized"))
         );

@@ -5,9 +5,11 @@
 pub mod bench;
 pub mod bounded;
 pub mod cache;
+pub mod copy;
 pub mod drill;
 pub mod ledger;
 pub(crate) mod log;
+pub mod repair;
 pub mod restore;
 pub mod tokens;
 

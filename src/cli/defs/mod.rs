@@ -58,6 +58,14 @@ pub(crate) enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rebuild sled and the record file from the copy of the record that verifies to the latest checkpoint, after
+    /// an open or `verify` reported damage; the old files are set aside, never deleted.
+    Repair {
+        /// A signed checkpoint kept outside the data dir (a backup's, a witness's, the portal's): the repaired ledger
+        /// must reach it. Needed when sled's own checkpoint cannot be read.
+        #[arg(long)]
+        checkpoint: Vec<PathBuf>,
+    },
     /// Verify the data directory (chain, tree, latest checkpoint), or ledger files given in order with --file.
     Verify {
         #[arg(long, num_args = 1..)]

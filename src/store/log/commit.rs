@@ -19,7 +19,10 @@ impl Log {
         let mut rf = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let lines: Vec<&[u8]> = batch.entries.iter().map(|e| e.bytes.as_slice()).collect();
         if batch.entries.first().is_some_and(|e| e.seq != rf.len()) {
-            return Err(LogError::corrupt(batch.entries.first().map(|e| e.seq), "the record file is not at the batch's first seq"));
+            return Err(LogError::corrupt(
+                batch.entries.first().map(|e| e.seq),
+                "the record file is not at the batch's first seq",
+            ));
         }
         let seals = rf.seals_after(&lines);
         let window = window_value(rf.len(), new_head.len);

@@ -302,7 +302,8 @@ impl RecordFile {
                     created |= !path.exists();
                     (self.active, self.hasher, self.bytes) = (index, blake3::Hasher::new(), 0);
                 }
-                let mut f = OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(io(&path))?;
+                let mut f =
+                    OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(io(&path))?;
                 f.seek(SeekFrom::Start(self.bytes)).map_err(io(&path))?;
                 open = Some((path, f));
             }
@@ -332,7 +333,10 @@ pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 /// The line of each record must hash to the hash sled recorded for it; the first seq where they differ.
-pub fn first_difference(scan: &Scan, stored: impl Fn(u64) -> Result<Option<EventHash>, LogError>) -> Result<Option<u64>, LogError> {
+pub fn first_difference(
+    scan: &Scan,
+    stored: impl Fn(u64) -> Result<Option<EventHash>, LogError>,
+) -> Result<Option<u64>, LogError> {
     let base = scan.tail_first();
     for (k, line) in scan.tail.iter().enumerate() {
         let seq = base + k as u64;

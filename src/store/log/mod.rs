@@ -7,6 +7,7 @@
 mod commit;
 pub mod file;
 mod keys;
+pub mod salvage;
 mod side;
 mod twin;
 
@@ -28,7 +29,7 @@ pub use keys::CachePos;
 use keys::{index_key, node_key, seq_of};
 
 /// The key file in the data dir: the signed-note private key, readable by its owner only.
-const KEY_FILE: &str = "checkpoint.key";
+pub(crate) const KEY_FILE: &str = "checkpoint.key";
 /// Marks a store whose `merkle` tree holds every node of the tree over its events.
 const MERKLE_MARK: &[u8] = b"rfc6962-sha256";
 /// Marks a store whose `timeline` tree covers every event.
@@ -51,10 +52,14 @@ pub enum LogError {
     Exists(PathBuf),
     /// The record file and sled disagree, or the record file is damaged: nothing is served or signed until
     /// `repair` has rebuilt the damaged side from the one that verifies.
-    #[error("the record file and the store disagree: {what}; nothing was changed; run `planledger repair` to rebuild the damaged side from the one that verifies")]
+    #[error(
+        "the record file and the store disagree: {what}; nothing was changed; run `planledger repair` to rebuild the damaged side from the one that verifies"
+    )]
     Mismatch { what: String },
     /// sled could not read its own files: it failed, panicked or stopped making progress on damaged data.
-    #[error("the store cannot be read: {what}; nothing was changed; run `planledger repair` to rebuild it from the record file")]
+    #[error(
+        "the store cannot be read: {what}; nothing was changed; run `planledger repair` to rebuild it from the record file"
+    )]
     Unreadable { what: String },
 }
 
@@ -149,7 +154,7 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
 
 /// Opens sled, waiting up to ten seconds for its file lock: a handle closed a moment ago (by this process or a
 /// command that just exited) can hold the lock while sled finishes shutting down.
-fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
+pub(crate) fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
     let mut tries = 0;
     loop {
         // Every commit flushes and fsyncs itself, so sled's periodic background flusher is not needed.
@@ -165,7 +170,7 @@ fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
 }
 
 /// Takes the data dir's lock file, waiting up to ten seconds as [`open_with_retry`] does for sled's.
-fn lock_dir(dir: &Path) -> Result<File, LogError> {
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, LogError> {
     let path = dir.join("lock");
     let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
     let mut tries = 0;

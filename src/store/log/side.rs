@@ -139,3 +139,16 @@ impl Log {
         Ok(true)
     }
 }
+
+impl Log {
+    /// Stores tokens and idempotency records carried over from a damaged store by `repair`, and makes them durable.
+    pub fn put_carried(&self, tokens: &[TokenEntry], idempotency: &[(Vec<u8>, Vec<u8>)]) -> Result<(), LogError> {
+        for (hash, record) in tokens {
+            self.tokens.insert(hash, record.as_slice())?;
+        }
+        for (k, v) in idempotency {
+            self.idem.insert(k.as_slice(), v.as_slice())?;
+        }
+        self.sync()
+    }
+}

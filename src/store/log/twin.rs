@@ -108,7 +108,9 @@ impl Log {
         self.check_seals(&scan)?;
         if let Some(seq) = file::first_difference(&scan, |s| if s < n { self.stored_hash(s) } else { Ok(None) })? {
             if seq < n {
-                return Err(mismatch(format!("event {seq} in the record file does not hash to the hash sled recorded for it")));
+                return Err(mismatch(format!(
+                    "event {seq} in the record file does not hash to the hash sled recorded for it"
+                )));
             }
         }
         let mut rf = RecordFile::from_scan(&dir, &scan);
@@ -127,7 +129,10 @@ impl Log {
         if n > 0 {
             let last = file::lines(&dir, n - 1, n).next().transpose()?.map(|(_, l)| EventHash::of(&l));
             if last != Some(head.hash) {
-                return Err(mismatch(format!("the record file's last event does not hash to sled's head (seq {})", n - 1)));
+                return Err(mismatch(format!(
+                    "the record file's last event does not hash to sled's head (seq {})",
+                    n - 1
+                )));
             }
         }
         Ok(rf)
@@ -147,7 +152,10 @@ impl Log {
                     )));
                 }
                 None => {
-                    return Err(mismatch(format!("records/{} is full but sled has no seal of it", file::segment_name(index))));
+                    return Err(mismatch(format!(
+                        "records/{} is full but sled has no seal of it",
+                        file::segment_name(index)
+                    )));
                 }
             }
         }
@@ -196,7 +204,12 @@ impl Log {
             for s in rf.seals_after(&lines) {
                 match self.seal(s.index)? {
                     Some((b, d)) if b == s.bytes && d == s.digest => {}
-                    Some(_) => return Err(mismatch(format!("records/{} would not match its seal", file::segment_name(s.index)))),
+                    Some(_) => {
+                        return Err(mismatch(format!(
+                            "records/{} would not match its seal",
+                            file::segment_name(s.index)
+                        )));
+                    }
                     None => {
                         self.meta.insert(seal_key(s.index), seal_value(&s))?;
                     }
