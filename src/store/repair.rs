@@ -84,6 +84,13 @@ pub fn repair(dir: &Path, checkpoints: &[String]) -> Result<RepairReport, Repair
         Some(Err(e)) => report.lines.push(format!("sled's checkpoint does not verify ({e}); it is not used")),
         None => report.lines.push("sled's checkpoint cannot be read".into()),
     }
+    match crate::store::log::file::read_checkpoint(dir).map(|n| Checkpoint::open(&n, &verifier)) {
+        Some(Ok(cp)) => anchors.push(("the record folder's checkpoint copy".into(), cp)),
+        Some(Err(e)) => {
+            report.lines.push(format!("the record folder's checkpoint copy does not verify ({e}); it is not used"))
+        }
+        None => report.lines.push("the record folder holds no checkpoint copy".into()),
+    }
     for (i, note) in checkpoints.iter().enumerate() {
         let cp = Checkpoint::open(note, &verifier).map_err(|e| {
             RepairError::Refused(format!("checkpoint {} given does not verify with this ledger's key: {e}", i + 1))
@@ -92,8 +99,9 @@ pub fn repair(dir: &Path, checkpoints: &[String]) -> Result<RepairReport, Repair
     }
     let Some((anchor_name, anchor)) = anchors.iter().max_by_key(|(_, cp)| cp.size) else {
         return Err(RepairError::Refused(
-            "sled's checkpoint cannot be read, so the size the ledger last signed is unknown: give the latest \
-             checkpoint you hold (a backup's, a witness's or the portal's) with --checkpoint FILE"
+            "neither sled's checkpoint nor the record folder's copy can be read, so the size the ledger last signed \
+             is unknown: give the latest checkpoint you hold (a backup's, a witness's or the portal's) with \
+             --checkpoint FILE"
                 .into(),
         ));
     };

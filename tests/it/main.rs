@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod crash;
+mod damage;
 mod http;
 mod model;
 mod portal;

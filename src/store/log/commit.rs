@@ -84,7 +84,13 @@ impl Log {
             });
         }
         self.sync()?;
-        rf.append(&lines)
+        rf.append(&lines)?;
+        if let Some(note) = &batch.checkpoint {
+            if let Err(e) = super::file::write_checkpoint(&self.dir, note, false) {
+                tracing::warn!(error = %e, "cannot update the checkpoint copy in the record folder");
+            }
+        }
+        Ok(())
     }
 
     /// Takes a batch whose commit failed back out of every tree and restores the durable head and checkpoint, so

@@ -327,6 +327,32 @@ impl RecordFile {
     }
 }
 
+/// The copy of the latest signed checkpoint kept beside the segments.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+
+/// Replaces the checkpoint copy in the record folder. It is written after every commit but made durable only when
+/// `durable` (at open): after a power loss it may be an older checkpoint, which is still a true lower bound of what
+/// the ledger signed, and that is all `repair` and the open take it for.
+pub fn write_checkpoint(dir: &Path, note: &str, durable: bool) -> Result<(), LogError> {
+    let folder = dir.join(RECORDS_DIR);
+    let (tmp, path) = (folder.join("checkpoint.tmp"), folder.join(CHECKPOINT_FILE));
+    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(note.as_bytes()).map_err(io(&tmp))?;
+    if durable {
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    if durable {
+        sync_dir(&folder)?;
+    }
+    Ok(())
+}
+
+/// The checkpoint copy in the record folder, if there is one.
+pub fn read_checkpoint(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(RECORDS_DIR).join(CHECKPOINT_FILE)).ok()
+}
+
 /// Makes a folder's entries (a new file's name) durable.
 pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))

@@ -126,6 +126,18 @@ impl Log {
             tracing::info!(from = rf.len(), to = n, "bringing the last commit's events to the record file");
             self.copy_to_file(&mut rf, n)?;
         }
+        if let Some(note) = file::read_checkpoint(&dir) {
+            // A copy that does not verify (a torn write) says nothing; one that verifies is what the ledger signed.
+            if let Ok(cp) = crate::core::audit::note::Checkpoint::open(&note, &self.verifier()) {
+                if cp.size > n {
+                    return Err(mismatch(format!(
+                        "records/checkpoint is signed for {} events but sled holds {n}: sled lost acknowledged events",
+                        cp.size
+                    )));
+                }
+            }
+        }
+        file::write_checkpoint(&dir, &self.checkpoint()?, true)?;
         if n > 0 {
             let last = file::lines(&dir, n - 1, n).next().transpose()?.map(|(_, l)| EventHash::of(&l));
             if last != Some(head.hash) {
