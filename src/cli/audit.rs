@@ -122,6 +122,48 @@ pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>
     Ok(ExitCode::SUCCESS)
 }
 
+fn backup_error(e: planledger::store::backup::BackupError) -> anyhow::Error {
+    use planledger::store::backup::BackupError;
+    match e {
+        BackupError::Refused(why) => refused(why),
+        BackupError::Bad(why) => failed(why),
+        BackupError::Log(l) => Exit::Unreadable(l.to_string()).into(),
+        BackupError::Ledger(l) => ledger_error(l),
+    }
+}
+
+fn print_backup(r: &planledger::store::backup::BackupReport) {
+    println!("{} events, head {}", r.checkpoint.size, r.head);
+    println!("tree root {} matches the checkpoint signed by {}", b64(&r.checkpoint.root), r.checkpoint.origin);
+}
+
+/// `backup --out DIR`.
+pub fn backup(data: &Path, out: &Path) -> Result<ExitCode> {
+    if !planledger::store::holds_ledger(data) {
+        return Err(refused(format!("no ledger in {}", data.display())));
+    }
+    let r = planledger::store::backup::backup(data, out).map_err(backup_error)?;
+    println!("backed up and verified into {}:", r.dir.display());
+    print_backup(&r);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verify-backup DIR`.
+pub fn verify_backup(dir: &Path) -> Result<ExitCode> {
+    let r = planledger::store::backup::verify_backup(dir).map_err(backup_error)?;
+    println!("ok: the backup in {} verifies:", dir.display());
+    print_backup(&r);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `init --from-backup DIR`.
+pub fn restore_backup(from: &Path, data: &Path) -> Result<ExitCode> {
+    let r = planledger::store::backup::restore_backup(from, data).map_err(backup_error)?;
+    println!("restored {} from the backup in {} and verified it:", data.display(), from.display());
+    print_backup(&r);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `repair`: rebuilds the store from the copy of the record that verifies to the latest checkpoint.
 pub fn repair(data: &Path, checkpoints: &[std::path::PathBuf]) -> Result<ExitCode> {
     if !planledger::store::holds_ledger(data) {

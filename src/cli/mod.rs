@@ -302,7 +302,10 @@ pub fn run() -> Result<ExitCode> {
             ledger.close();
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Init { origin } => {
+        Cmd::Init { from_backup: Some(from), .. } => audit::restore_backup(&from, data),
+        Cmd::Backup { out } => audit::backup(data, &out),
+        Cmd::VerifyBackup { dir } => audit::verify_backup(&dir),
+        Cmd::Init { origin, from_backup: None } => {
             if ledger_exists(data) {
                 return Err(refused(format!("a ledger already exists in {}", data.display())));
             }

@@ -2,6 +2,7 @@
 //! the durable state readers see, the projection cache (time travel), tokens and restores; the log underneath is
 //! private to this layer, so every record leaves it decoded and every corruption is reported from one place.
 
+pub mod backup;
 pub mod bench;
 pub mod bounded;
 pub mod cache;

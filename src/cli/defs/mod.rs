@@ -48,9 +48,21 @@ pub(crate) enum Cmd {
     Init {
         /// The log's origin: the first line of every checkpoint and the signing key's name, e.g.
         /// planledger.city.shinagawa.lg.jp/sogo-keikaku. Generated when omitted.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from_backup")]
         origin: Option<String>,
+        /// Bring back a backup made by `backup --out`: the data dir is rebuilt from it and verified to sign the
+        /// backup's checkpoint.
+        #[arg(long)]
+        from_backup: Option<PathBuf>,
     },
+    /// Write a consistent, verified copy of the ledger at one head (record lines, signed checkpoint, signing key)
+    /// into a new folder; works while `serve` runs.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a backup on its own: its lines against its signed checkpoint.
+    VerifyBackup { dir: PathBuf },
     /// Append ledger files (the export format) verbatim; they must continue this ledger. All or nothing.
     Import { files: Vec<PathBuf> },
     /// Write the whole ledger in the export format (JSON Lines).
