@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-use crate::support::bin;
+use crate::support::{bin, copy_tree};
 
 /// Longest a command may take before it counts as hung (the store's own stall bound is set far below it).
 const HANG: Duration = Duration::from_secs(90);
@@ -58,19 +58,6 @@ fn run(dir: &Path, args: &[&str]) -> Run {
         std::thread::sleep(Duration::from_millis(20));
     };
     Run { code, stdout: o.join().unwrap(), stderr: e.join().unwrap(), took: start.elapsed() }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
 }
 
 /// A store to damage, with what it holds: its export (as the store reads after recovery) and the hashes of the

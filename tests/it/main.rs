@@ -10,6 +10,7 @@ mod damage;
 mod http;
 mod model;
 mod portal;
+mod recordfile;
 mod regressions;
 mod restore;
 mod scripts;
