@@ -112,8 +112,15 @@ static CACHE_EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 /// How the command line opens a ledger. `PLANLEDGER_FAIL_COMMITS=N` is a fault drill: the first N commits fail as
 /// a full disk does, so that an operator (or a test) sees what a client is told and that nothing is lost.
+/// `PLANLEDGER_ACCEPT_CLOCK_AHEAD=INSTANT` is the operator's word that changes may be dated up to that instant
+/// although it lies ahead of the system clock: it names an instant, not a yes, so that it never covers a later jump.
 pub(crate) fn options() -> Result<LedgerOptions> {
     let mut options = LedgerOptions::default();
+    if let Ok(v) = std::env::var("PLANLEDGER_ACCEPT_CLOCK_AHEAD") {
+        let t = planledger::core::domain::time::parse_instant(&v)
+            .map_err(|why| refused(format!("PLANLEDGER_ACCEPT_CLOCK_AHEAD: {v:?} {why}")))?;
+        options.accept_clock_ahead = Some(t);
+    }
     if let Ok(v) = std::env::var("PLANLEDGER_FAIL_COMMITS") {
         let n: u64 = v.parse().map_err(|_| refused(format!("PLANLEDGER_FAIL_COMMITS: {v:?} is not a whole number")))?;
         let faults = std::sync::Arc::new(planledger::store::Faults::default());
@@ -156,6 +163,13 @@ pub(crate) fn ledger_error(e: LedgerError) -> anyhow::Error {
         LedgerError::Proof(p) => refused(p.to_string()),
         LedgerError::BadIdempotencyKey { reason } => refused(format!("--idempotency-key: {reason}")),
         LedgerError::CommitFailed { .. } | LedgerError::Closed => Exit::Unavailable(e.to_string()).into(),
+        LedgerError::ClockBehind(c) => Exit::Unavailable(format!(
+            "{c}; nothing was appended. If the system clock is wrong, correct it; if it is right, the ledger recorded \
+             a future instant earlier: run again with PLANLEDGER_ACCEPT_CLOCK_AHEAD={} to date changes at that \
+             instant until the clock reaches it",
+            planledger::core::domain::clock::stored(&c.last)
+        ))
+        .into(),
         LedgerError::Store(planledger::store::LogError::Exists(d)) => {
             refused(format!("a ledger already exists in {}", d.display()))
         }

@@ -12,6 +12,7 @@ use super::{BODY_LIMIT, REQUEST_ID, is_api};
 
 use super::conditional::current_plan_etag;
 use crate::core::audit::merkle::ProofError;
+use crate::core::domain::clock::stored;
 use crate::core::domain::{DomainError, ErrorKind};
 use crate::query::QueryError;
 use crate::store::LogError;
@@ -231,6 +232,20 @@ impl From<LedgerError> for Problem {
             }
             LedgerError::Store(LogError::Exists(_)) => Self::new(StatusCode::CONFLICT, None, e.to_string()),
             LedgerError::Store(_) => Self::internal(e),
+            LedgerError::ClockBehind(c) => {
+                // No Retry-After: a retry succeeds only when the clock reaches the last record or the operator gives
+                // their word, which no client can wait out in seconds. The writer has logged both readings.
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    format!(
+                        "{c}. Nothing was appended. If the system clock is wrong, correct it; if it is right, the \
+                         ledger recorded a future instant earlier: restart the server with \
+                         PLANLEDGER_ACCEPT_CLOCK_AHEAD={} to date changes at that instant until the clock reaches it",
+                        stored(&c.last)
+                    ),
+                )
+            }
             LedgerError::Closed => {
                 let mut p = Self::new(StatusCode::SERVICE_UNAVAILABLE, None, "the ledger is shutting down")
                     .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"));

@@ -4,6 +4,7 @@
 mod audit;
 mod browser;
 mod cli;
+mod clock;
 mod concurrency;
 mod crash;
 mod damage;

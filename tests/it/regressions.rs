@@ -23,7 +23,7 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 fn clocked(dir: &std::path::Path, t: DateTime<Utc>) -> Ledger {
-    Ledger::open_with(dir, LedgerOptions { clock: Some(Arc::new(move || t)), faults: None }).unwrap()
+    Ledger::open_with(dir, LedgerOptions { clock: Some(Arc::new(move || t)), ..LedgerOptions::default() }).unwrap()
 }
 
 fn undated(c: Command) -> AppendRequest {
@@ -60,7 +60,8 @@ async fn a_failed_commit_is_reported_as_such_and_loses_nothing() {
     // Postmortem: a commit that failed on a full disk reached every waiting client as "the stored ledger is corrupt" (500), and the writer kept the failed batch in its state.
     let dir = tempfile::tempdir().unwrap();
     let faults = Arc::new(Faults::default());
-    let l = Ledger::open_with(dir.path(), LedgerOptions { clock: None, faults: Some(faults.clone()) }).unwrap();
+    let l = Ledger::open_with(dir.path(), LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() })
+        .unwrap();
     tokio::task::block_in_place(|| append(&l, create_plan("p"))).unwrap();
     let before = l.head();
     faults.fail_next_commits(1);
@@ -487,4 +488,25 @@ fn a_closed_stdout_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(141));
+}
+
+#[test]
+fn regression_clock_jump_poisons_later_records() {
+    // Postmortem: the writer dated each batch max(system clock, last recorded_at), so one forward jump of the clock dated every later record at that future instant, after a restart at the right time too, and no `as_of` query before it saw them.
+    use crate::clock::{Clocks, add, nodes_as_of, secs, t0};
+    let dir = tempfile::tempdir().unwrap();
+    let clocks = Clocks::new(t0());
+    let l = Ledger::open_with(dir.path(), clocks.options()).unwrap();
+    append(&l, create_plan("p")).unwrap();
+    clocks.set(t0() + chrono::TimeDelta::days(365), 5);
+    assert_eq!(add(&l, "p.a").unwrap(), t0() + secs(5), "the jump is not followed");
+    clocks.set(t0() + secs(10), 10);
+    assert_eq!(add(&l, "p.b").unwrap(), t0() + secs(10), "the clock is followed again");
+    l.close();
+    let clocks = Clocks::new(t0() + secs(60));
+    let l = Ledger::open_with(dir.path(), clocks.options()).unwrap();
+    assert_eq!(add(&l, "p.c").unwrap(), t0() + secs(60), "after a restart too");
+    assert_eq!(nodes_as_of(&l, t0() + secs(60)), ["p.a", "p.b", "p.c"]);
+    assert_eq!(nodes_as_of(&l, t0() + secs(9)), ["p.a"]);
+    l.close();
 }

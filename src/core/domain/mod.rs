@@ -1,6 +1,7 @@
 //! The plan domain: value types, commands, events, `decide` and `evolve`. Knows nothing of storage, HTTP or async.
 
 pub mod authz;
+pub mod clock;
 pub mod command;
 pub mod decide;
 pub mod entity;

@@ -184,6 +184,10 @@ pub enum LedgerError {
     /// The writer has stopped: the ledger is closing (503).
     #[error("the ledger's writer has stopped")]
     Closed,
+    /// The last record lies more than the clock bound ahead of the system clock and the operator has not accepted
+    /// dating changes there (`LedgerOptions::accept_clock_ahead`): nothing was appended (503).
+    #[error(transparent)]
+    ClockBehind(#[from] crate::core::domain::clock::ClockBehind),
 }
 
 fn conflict_text(plan: &PlanId, expected: &Precondition, current: &Option<u64>) -> String {
@@ -208,11 +212,19 @@ fn conflict_text(plan: &PlanId, expected: &Precondition, current: &Option<u64>) 
 /// A clock: the writer stamps `recorded_at` with it and takes the default effective date from it.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// A monotonic clock: time elapsed since an arbitrary origin, never going back and never stepped.
+pub type Monotonic = Arc<dyn Fn() -> std::time::Duration + Send + Sync>;
+
 /// How a ledger is opened; `Default` is the system clock and no injected faults.
 #[derive(Clone, Default)]
 pub struct LedgerOptions {
-    /// The writer's clock (default: the system clock).
+    /// The writer's clock (default: the system clock), dated by the rule of `core::domain::clock`.
     pub clock: Option<Clock>,
+    /// The monotonic clock that rule measures the wall clock against (default: `std::time::Instant`).
+    pub monotonic: Option<Monotonic>,
+    /// The operator's word: changes may be dated up to this instant even when it lies more than the clock bound
+    /// ahead of the system clock (`PLANLEDGER_ACCEPT_CLOCK_AHEAD`).
+    pub accept_clock_ahead: Option<DateTime<Utc>>,
     /// Storage faults to inject, for fault drills and tests.
     pub faults: Option<Arc<crate::store::log::Faults>>,
 }
@@ -325,6 +337,7 @@ impl Ledger {
         let checkpoint = log.checkpoint()?;
         let Folded { state, last_recorded } = folded;
         let (visible, _) = watch::channel(head.len);
+        let stamping = writer::Stamping::new(&options);
         let shared = Arc::new(Shared {
             log,
             cache_every: std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_EVERY),
@@ -333,7 +346,7 @@ impl Ledger {
             clock: options.clock.unwrap_or_else(|| Arc::new(Utc::now)),
         });
         let (tx, rx) = mpsc::channel(MAX_BATCH);
-        let w = Writer::new(shared.clone())?;
+        let w = Writer::new(shared.clone(), stamping)?;
         let handle = std::thread::Builder::new()
             .name("planledger-writer".into())
             .spawn(move || w.run(rx))

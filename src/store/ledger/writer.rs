@@ -9,9 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AppendRequest, Appended, AppendedEvent, Durable, Job, LedgerError, MAX_BATCH, Shared};
+use super::{
+    AppendRequest, Appended, AppendedEvent, Durable, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared,
+};
 use crate::core::audit::LedgerHasher;
 use crate::core::audit::merkle::Frontier;
+use crate::core::domain::clock::{ClockBehind, ClockNote, Reading, RecordingClock, stored};
 use crate::core::domain::{Command, DomainError, EventHash, PlanEvent, Principal, Seq, State, authorize, decide};
 use crate::core::record::{ChainVerifier, Record, to_micros_pub};
 use crate::store::log::{Batch, Entry, Head, LogError};
@@ -26,6 +29,55 @@ pub(super) struct Writer {
     frontier: Frontier<LedgerHasher>,
     /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
     broken: bool,
+    stamping: Stamping,
+}
+
+/// How the writer dates a batch: its monotonic clock and the rule (`core::domain::clock`) it reads both clocks by.
+pub(super) struct Stamping {
+    monotonic: Monotonic,
+    rule: RecordingClock,
+}
+
+impl Stamping {
+    pub(super) fn new(options: &LedgerOptions) -> Self {
+        let monotonic = options.monotonic.clone().unwrap_or_else(|| {
+            let origin = std::time::Instant::now();
+            Arc::new(move || origin.elapsed())
+        });
+        Self { monotonic, rule: RecordingClock::new(options.accept_clock_ahead) }
+    }
+}
+
+/// The instant a batch is dated at, once a request of it has events to stage: read at most once per batch (and
+/// again after an import in it, so nothing is dated before the imported lines).
+type BatchStamp = Option<Result<DateTime<Utc>, ClockBehind>>;
+
+/// Tells the operator what the clock rule noticed, with both readings: a jump not followed means records are dated
+/// by the monotonic estimate, not by the system clock, until the two agree again.
+fn log_note(note: &ClockNote) {
+    match note {
+        ClockNote::JumpNotFollowed { wall, estimate } => tracing::warn!(
+            wall = %stored(wall),
+            estimate = %stored(estimate),
+            "the system clock jumped ahead of the writer's monotonic estimate; records are dated at the estimate \
+             until the clock agrees with it again or holds the jump for ten minutes"
+        ),
+        ClockNote::JumpFollowed { wall, estimate } => tracing::warn!(
+            wall = %stored(wall),
+            estimate = %stored(estimate),
+            "the system clock held its jump ahead for ten minutes; the writer follows it from now on"
+        ),
+        ClockNote::SteppedBack { wall, estimate } => tracing::warn!(
+            wall = %stored(wall),
+            estimate = %stored(estimate),
+            "the system clock went back; recorded_at holds at the last recorded instant until the clock passes it"
+        ),
+        ClockNote::AheadOnWord { last, wall } => tracing::warn!(
+            last = %stored(last),
+            wall = %stored(wall),
+            "dating records at the last recorded instant, ahead of the system clock, on the operator's word"
+        ),
+    }
 }
 
 enum Reply {
@@ -57,13 +109,20 @@ fn digest(req: &AppendRequest) -> String {
 }
 
 impl Writer {
-    pub(super) fn new(shared: Arc<Shared>) -> Result<Self, LogError> {
+    pub(super) fn new(shared: Arc<Shared>, stamping: Stamping) -> Result<Self, LogError> {
         let (state, head, last_recorded) = {
             let p = shared.durable.read().unwrap_or_else(|e| e.into_inner());
             (p.state.clone(), p.head, p.last_recorded)
         };
         let frontier = Frontier::load(&shared.log, head.len)?;
-        Ok(Self { shared, state, head, last_recorded, frontier, broken: false })
+        // Said at open, not only at the first append, so that the operator reads it where the service starts.
+        if let Some(last) = last_recorded {
+            if let Some(e) = stamping.rule.refusal(to_micros_pub((shared.clock)()), last) {
+                tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; appends are refused until \
+                    the clock reaches it or the operator accepts dating changes at it");
+            }
+        }
+        Ok(Self { shared, state, head, last_recorded, frontier, broken: false, stamping })
     }
 
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -82,13 +141,20 @@ impl Writer {
         }
     }
 
-    /// The instant a batch is recorded at: the clock, never before the last recorded instant (a clock set back
-    /// must not make `recorded_at` decrease).
-    fn now(&self) -> DateTime<Utc> {
-        let now = to_micros_pub((self.shared.clock)());
-        match self.last_recorded {
-            Some(last) if last > now => last,
-            _ => now,
+    /// The instant a batch is recorded at, by the clock rule: never before the last recorded instant, never more
+    /// than the bound ahead of the system clock without the operator's word, and a jump of the system clock is
+    /// followed only once it is consistent with the monotonic clock (see `core::domain::clock`).
+    fn now(&mut self) -> Result<DateTime<Utc>, ClockBehind> {
+        let reading = Reading { wall: to_micros_pub((self.shared.clock)()), mono: (self.stamping.monotonic)() };
+        match self.stamping.rule.stamp(reading, self.last_recorded) {
+            Ok(stamp) => {
+                stamp.notes.iter().for_each(log_note);
+                Ok(stamp.at)
+            }
+            Err(e) => {
+                tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; the batch is refused");
+                Err(e)
+            }
         }
     }
 
@@ -96,16 +162,17 @@ impl Writer {
         let mut pending = Pending::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let first_new = self.head.len;
-        let now = self.now();
+        let mut now: BatchStamp = None;
         for job in jobs {
             match job {
                 Job::Append(job, reply) => {
                     let (req, principal) = *job;
-                    let r = self.append(&req, principal.as_ref(), now, &mut pending);
+                    let r = self.append(&req, principal.as_ref(), &mut now, &mut pending);
                     replies.push(Reply::Append(reply, r));
                 }
                 Job::Import(lines, reply) => {
                     let r = self.import(lines, &mut pending);
+                    now = None;
                     replies.push(Reply::Import(reply, r));
                 }
             }
@@ -225,7 +292,7 @@ impl Writer {
         &mut self,
         req: &AppendRequest,
         principal: Option<&Principal>,
-        now: DateTime<Utc>,
+        now: &mut BatchStamp,
         pending: &mut Pending,
     ) -> Result<Appended, LedgerError> {
         // Idempotency first: an exact retry of a write that went through learns its outcome, whatever the plan's
@@ -241,7 +308,12 @@ impl Writer {
             }
         }
         let events = self.decide_request(req, principal)?;
-        let outcome = self.stage(events, req, now, pending);
+        // Dated only now: a replay or a refusal needs no instant, so neither is refused for the clock's sake.
+        let at = match *now {
+            Some(stamp) => stamp,
+            None => *now.insert(self.now()),
+        }?;
+        let outcome = self.stage(events, req, at, pending);
         if let Some((stored, dg)) = keyed {
             pending.keyed.push((stored, IdemRecord { digest: dg, outcome: outcome.clone() }));
         }
