@@ -32,7 +32,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(cli::exit_code(&e))
+            let code = cli::exit_code(&e);
+            if code == 74 && !format!("{e:#}").contains("planledger repair") {
+                eprintln!(
+                    "the store is damaged or cannot be read; nothing was changed. `planledger repair` (with the same \
+                     --data) rebuilds it from the copy of the record that verifies, keeping the old files"
+                );
+            }
+            ExitCode::from(code)
         }
     }
 }

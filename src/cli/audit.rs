@@ -35,29 +35,29 @@ pub fn prove(ledger: &Ledger, cmd: ProveCmd) -> Result<ExitCode> {
         ProveCmd::Inclusion { seq, size, json } => {
             let p = ledger.inclusion_proof(seq, size).map_err(ledger_error)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&p)?);
+                outln!("{}", serde_json::to_string_pretty(&p)?);
             } else {
-                println!("inclusion of seq {} in the tree of {} events", p.leaf_index, p.tree_size);
-                println!("entry (blake3 of the event): {}", p.entry);
-                println!("leaf hash: {}", p.leaf_hash);
-                println!("root:      {}", p.root);
-                println!("proof ({} hashes, leaf side first):", p.proof.len());
+                outln!("inclusion of seq {} in the tree of {} events", p.leaf_index, p.tree_size);
+                outln!("entry (blake3 of the event): {}", p.entry);
+                outln!("leaf hash: {}", p.leaf_hash);
+                outln!("root:      {}", p.root);
+                outln!("proof ({} hashes, leaf side first):", p.proof.len());
                 for h in &p.proof {
-                    println!("  {h}");
+                    outln!("  {h}");
                 }
             }
         }
         ProveCmd::Consistency { m, n, json } => {
             let p = ledger.consistency_proof(m, n).map_err(ledger_error)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&p)?);
+                outln!("{}", serde_json::to_string_pretty(&p)?);
             } else {
-                println!("consistency of the tree of {} events with the tree of {} events", p.size1, p.size2);
-                println!("root of {}: {}", p.size1, p.root1);
-                println!("root of {}: {}", p.size2, p.root2);
-                println!("proof ({} hashes):", p.proof.len());
+                outln!("consistency of the tree of {} events with the tree of {} events", p.size1, p.size2);
+                outln!("root of {}: {}", p.size1, p.root1);
+                outln!("root of {}: {}", p.size2, p.root2);
+                outln!("proof ({} hashes):", p.proof.len());
                 for h in &p.proof {
-                    println!("  {h}");
+                    outln!("  {h}");
                 }
             }
         }
@@ -70,12 +70,16 @@ pub fn verify_bundle(file: &Path, pubkey: &str) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     match Bundle::verify(&bytes, &key) {
         Ok(v) => {
-            println!(
+            outln!(
                 "ok: event seq {} ({}) is in the ledger {} of {} events, checkpoint signed by {}",
-                v.record.seq, v.event_hash, v.checkpoint.origin, v.checkpoint.size, key.name
+                v.record.seq,
+                v.event_hash,
+                v.checkpoint.origin,
+                v.checkpoint.size,
+                key.name
             );
             let r = &v.record;
-            println!(
+            outln!(
                 "{} on plan {}, recorded {} by {}, effective {}",
                 r.event.type_name(),
                 r.event.plan(),
@@ -97,7 +101,11 @@ pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>
         since.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
     let copy = crate::cli::read_only_copy(data)?;
     let dir = copy.as_ref().map_or(data, |c| c.path.as_path());
-    let report = verify_dir_with(dir, key, earlier.as_deref()).map_err(|e| match &e {
+    let verified = match crate::cli::admin::serving() {
+        Some(ledger) => planledger::store::ledger::verify_open_with(&ledger, key, earlier.as_deref()),
+        None => verify_dir_with(dir, key, earlier.as_deref()),
+    };
+    let report = verified.map_err(|e| match &e {
         VerifyFailure::Log(l)
             if crate::cli::unreadable(l) && !matches!(l, LogError::Corruption { .. } | LogError::Mismatch { .. }) =>
         {
@@ -109,15 +117,15 @@ pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>
         }),
     })?;
     let s = &report.summary;
-    println!("ok: {} events, head {}", s.count, s.head);
-    println!(
+    outln!("ok: {} events, head {}", s.count, s.head);
+    outln!(
         "tree root {} matches the checkpoint of {} signed by {}",
         b64(&report.root),
         report.checkpoint.size,
         report.checkpoint.origin
     );
     if let Some(cp) = &report.since {
-        println!("consistent with the earlier checkpoint of {} events: the ledger only grew since", cp.size);
+        outln!("consistent with the earlier checkpoint of {} events: the ledger only grew since", cp.size);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,8 +141,8 @@ fn backup_error(e: planledger::store::backup::BackupError) -> anyhow::Error {
 }
 
 fn print_backup(r: &planledger::store::backup::BackupReport) {
-    println!("{} events, head {}", r.checkpoint.size, r.head);
-    println!("tree root {} matches the checkpoint signed by {}", b64(&r.checkpoint.root), r.checkpoint.origin);
+    outln!("{} events, head {}", r.checkpoint.size, r.head);
+    outln!("tree root {} matches the checkpoint signed by {}", b64(&r.checkpoint.root), r.checkpoint.origin);
 }
 
 /// `backup --out DIR`.
@@ -143,7 +151,7 @@ pub fn backup(data: &Path, out: &Path) -> Result<ExitCode> {
         return Err(refused(format!("no ledger in {}", data.display())));
     }
     let r = planledger::store::backup::backup(data, out).map_err(backup_error)?;
-    println!("backed up and verified into {}:", r.dir.display());
+    outln!("backed up and verified into {}:", r.dir.display());
     print_backup(&r);
     Ok(ExitCode::SUCCESS)
 }
@@ -151,7 +159,7 @@ pub fn backup(data: &Path, out: &Path) -> Result<ExitCode> {
 /// `verify-backup DIR`.
 pub fn verify_backup(dir: &Path) -> Result<ExitCode> {
     let r = planledger::store::backup::verify_backup(dir).map_err(backup_error)?;
-    println!("ok: the backup in {} verifies:", dir.display());
+    outln!("ok: the backup in {} verifies:", dir.display());
     print_backup(&r);
     Ok(ExitCode::SUCCESS)
 }
@@ -159,7 +167,7 @@ pub fn verify_backup(dir: &Path) -> Result<ExitCode> {
 /// `init --from-backup DIR`.
 pub fn restore_backup(from: &Path, data: &Path) -> Result<ExitCode> {
     let r = planledger::store::backup::restore_backup(from, data).map_err(backup_error)?;
-    println!("restored {} from the backup in {} and verified it:", data.display(), from.display());
+    outln!("restored {} from the backup in {} and verified it:", data.display(), from.display());
     print_backup(&r);
     Ok(ExitCode::SUCCESS)
 }
@@ -176,7 +184,7 @@ pub fn repair(data: &Path, checkpoints: &[std::path::PathBuf]) -> Result<ExitCod
     match planledger::store::repair::repair(data, &notes) {
         Ok(report) => {
             for l in &report.lines {
-                println!("{l}");
+                outln!("{l}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -218,9 +226,9 @@ pub fn files_match_checkpoint(lines: &[Vec<u8>], checkpoint: &Path, key: &NoteVe
             b64(&cp.root)
         )));
     }
-    println!("the first {} events reproduce the checkpoint signed by {}", cp.size, cp.origin);
+    outln!("the first {} events reproduce the checkpoint signed by {}", cp.size, cp.origin);
     if size < lines.len() {
-        println!(
+        outln!(
             "note: the files' last {} events (seq {} on) are later than this checkpoint and not attested by it",
             lines.len() - size,
             cp.size
@@ -280,9 +288,9 @@ pub fn verify_files(
                 files_match_checkpoint(&all, cp, key)?;
             }
             if rules {
-                println!("ok: {} events, head {}", s.count, s.head);
+                outln!("ok: {} events, head {}", s.count, s.head);
             } else {
-                println!(
+                outln!(
                     "ok: {} events (seq {}..={}), head {}; a segment continuing an earlier file: encoding, seq and chain \
                      verified; give the earlier files too to check the plan rules",
                     s.count,

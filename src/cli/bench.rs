@@ -70,7 +70,7 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
         ledger.close();
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "durable append: {appended} events from {} writers in {append_secs:.2} s = {:.0} events/s",
         a.writers,
         appended as f64 / append_secs
@@ -82,7 +82,7 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
         ledger.read_events(start_len, u64::MAX).map_err(anyhow::Error::from)?.into_iter().map(|(_, b)| b).collect();
     let refdir = a.reference_dir.clone().unwrap_or_else(|| data.with_extension("sled-reference"));
     let raw_secs = planledger::store::bench::raw_sled_reference(&refdir, &bytes, a.writers)?;
-    println!(
+    outln!(
         "raw sled reference: {} inserts in batches of {} with flush+fsync in {raw_secs:.2} s = {:.0} events/s",
         bytes.len(),
         a.writers,
@@ -95,7 +95,7 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
     let reopened = Ledger::open(data)?;
     let total = reopened.head().len;
     let replay_secs = t2.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "full replay (open + decode + fold): {total} events in {replay_secs:.2} s = {:.0} events/s",
         total as f64 / replay_secs
     );
@@ -103,12 +103,12 @@ pub fn run(data: &Path, a: BenchArgs) -> Result<ExitCode> {
     let v = planledger::store::ledger::verify_dir_open(&reopened);
     let verify_secs = t3.elapsed().as_secs_f64();
     match v {
-        Ok(s) => println!(
+        Ok(s) => outln!(
             "full verify (hash, chain, rules, tree, checkpoint): {} events in {verify_secs:.2} s = {:.0} events/s",
             s.summary.count,
             s.summary.count as f64 / verify_secs
         ),
-        Err(e) => println!("verify failed: {e}"),
+        Err(e) => outln!("verify failed: {e}"),
     }
     reopened.close();
     Ok(ExitCode::SUCCESS)
@@ -154,13 +154,13 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
     let t0 = Instant::now();
     let store = ProofStore::build(&dir, a.entries)?;
     let hashes = &store.hashes;
-    println!("built a store of {} entries with its tree in {:.1} s", a.entries, t0.elapsed().as_secs_f64());
+    outln!("built a store of {} entries with its tree in {:.1} s", a.entries, t0.elapsed().as_secs_f64());
     let n = a.entries;
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
 
     let t = Instant::now();
     let root = store.root(n)?;
-    println!("root of {n} from stored nodes: {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
+    outln!("root of {n} from stored nodes: {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
 
     let mut gen_us = Vec::with_capacity(a.samples);
     let mut ver_us = Vec::with_capacity(a.samples);
@@ -178,7 +178,7 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
     }
     let (g50, g99, gmean) = percentiles(gen_us);
     let (v50, v99, vmean) = percentiles(ver_us);
-    println!(
+    outln!(
         "inclusion proofs in a tree of {n} ({} samples, {:.1} hashes each): generate p50 {g50:.1} µs, p99 {g99:.1} µs, \
          mean {gmean:.1} µs; verify p50 {v50:.1} µs, p99 {v99:.1} µs, mean {vmean:.1} µs",
         a.samples,
@@ -201,7 +201,7 @@ pub fn proofs(a: ProofBenchArgs) -> Result<ExitCode> {
     }
     let (g50, g99, gmean) = percentiles(gen_us);
     let (v50, v99, vmean) = percentiles(ver_us);
-    println!(
+    outln!(
         "consistency proofs m → {n} ({} samples, {:.1} hashes each; generation includes the root of m): generate \
          p50 {g50:.1} µs, p99 {g99:.1} µs, mean {gmean:.1} µs; verify p50 {v50:.1} µs, p99 {v99:.1} µs, mean {vmean:.1} µs",
         a.samples,

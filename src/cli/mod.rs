@@ -1,5 +1,9 @@
 //! Command definitions (clap) and their execution against the library.
 
+#[macro_use]
+mod out;
+
+mod admin;
 mod audit;
 mod bench;
 mod defs;
@@ -142,6 +146,9 @@ pub(crate) fn read_only_copy(dir: &Path) -> Result<Option<planledger::store::cop
 }
 
 pub(crate) fn open_existing(dir: &Path) -> Result<Ledger> {
+    if let Some(ledger) = admin::serving() {
+        return Ok(ledger);
+    }
     if !ledger_exists(dir) {
         return Err(refused(format!("no ledger in {} (run `planledger init` first, or pass --data)", dir.display())));
     }
@@ -201,15 +208,15 @@ fn write_one(data: &Path, cmd: Command, who: &Who) -> Result<ExitCode> {
     let out = ledger.append_blocking(req).map_err(ledger_error)?;
     ledger.close();
     if who.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for e in &out.events {
-            println!("appended seq {} {}", e.seq, e.hash);
+            outln!("appended seq {} {}", e.seq, e.hash);
         }
         if out.replayed {
-            println!("(a retry: these events were appended by the first request with this idempotency key)");
+            outln!("(a retry: these events were appended by the first request with this idempotency key)");
         }
-        println!("plan {} is now at version {}", out.plan, out.version);
+        outln!("plan {} is now at version {}", out.plan, out.version);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -237,7 +244,7 @@ fn restore(data: &Path, target: String, to: String, dry_run: bool, who: &Who) ->
     })?;
     ledger.close();
     if who.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print::restore(&out);
     }
@@ -257,13 +264,22 @@ fn parse_details(ds: &[String]) -> Result<Vec<Detail>> {
 
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
-    let data = cli.data.as_path();
     if let Ok(v) = std::env::var("PLANLEDGER_STALL_SECONDS") {
         let n: u64 =
             v.parse().map_err(|_| refused(format!("PLANLEDGER_STALL_SECONDS: {v:?} is not a whole number")))?;
         planledger::store::bounded::set_stall_limit(n);
     }
     let _ = CACHE_EVERY.set(cli.cache_every);
+    // A running server holds the store: it runs the command on its own ledger.
+    if let Some(code) = admin::forward(&cli)? {
+        return Ok(code);
+    }
+    execute(cli)
+}
+
+/// Runs one parsed command (here, or in a server for its admin socket).
+fn execute(cli: Cli) -> Result<ExitCode> {
+    let data = cli.data.as_path();
     match cli.cmd {
         #[cfg(feature = "web")]
         Cmd::Serve { addr, seeds } => serve::run(data, addr, &seeds),
@@ -275,7 +291,7 @@ pub fn run() -> Result<ExitCode> {
                 CacheCmd::Warm => {
                     let t = std::time::Instant::now();
                     let r = ledger.warm().map_err(ledger_error)?;
-                    println!(
+                    outln!(
                         "warmed {} plans: {} seq and {} in-force cached states written, {} events replayed, \
                          in {:.2} s",
                         r.plans,
@@ -287,18 +303,18 @@ pub fn run() -> Result<ExitCode> {
                 }
                 CacheCmd::Clear => {
                     ledger.cache_clear().map_err(anyhow::Error::from)?;
-                    println!("dropped every cached snapshot");
+                    outln!("dropped every cached snapshot");
                 }
                 CacheCmd::Verify => {
                     let c = ledger.verify_cache().map_err(ledger_error)?;
-                    println!(
+                    outln!(
                         "checked {} cached states against the log: {} stale or damaged dropped, {} differing",
                         c.checked,
                         c.dropped,
                         c.differed.len()
                     );
                     for d in &c.differed {
-                        println!("differed from the log (dropped): {d}");
+                        outln!("differed from the log (dropped): {d}");
                     }
                     if !c.differed.is_empty() {
                         ledger.close();
@@ -307,10 +323,7 @@ pub fn run() -> Result<ExitCode> {
                 }
                 CacheCmd::Status => {
                     let (n, bytes) = ledger.cache_stats().map_err(anyhow::Error::from)?;
-                    println!(
-                        "{n} cached states, {bytes} bytes; one every {} plan events per axis",
-                        ledger.cache_every()
-                    );
+                    outln!("{n} cached states, {bytes} bytes; one every {} plan events per axis", ledger.cache_every());
                 }
             }
             ledger.close();
@@ -326,18 +339,18 @@ pub fn run() -> Result<ExitCode> {
             let ledger = Ledger::create(data, origin.as_deref()).map_err(ledger_error)?;
             let key = ledger.verifier().encode();
             ledger.close();
-            println!("initialised an empty ledger in {}", data.display());
-            println!("public key: {key}");
+            outln!("initialised an empty ledger in {}", data.display());
+            outln!("public key: {key}");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Checkpoint => {
             let ledger = open_existing(data)?;
-            print!("{}", ledger.checkpoint());
+            out!("{}", ledger.checkpoint());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Pubkey => {
             let ledger = open_existing(data)?;
-            println!("{}", ledger.verifier().encode());
+            outln!("{}", ledger.verifier().encode());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Prove(p) => audit::prove(&open_existing(data)?, p),
@@ -345,7 +358,7 @@ pub fn run() -> Result<ExitCode> {
             let ledger = open_existing(data)?;
             let b = ledger.bundle(seq).map_err(ledger_error)?;
             std::fs::write(&out, b.to_json()).with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote the proof bundle of seq {seq} (tree size {}) to {}", b.tree_size, out.display());
+            outln!("wrote the proof bundle of seq {seq} (tree size {}) to {}", b.tree_size, out.display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::VerifyBundle { file, pubkey } => audit::verify_bundle(&file, &pubkey),
@@ -366,7 +379,7 @@ pub fn run() -> Result<ExitCode> {
             let n = lines.len();
             let head = ledger.import_blocking(lines).map_err(ledger_error)?;
             ledger.close();
-            println!("imported {n} events; the ledger has {} events, head {}", head.len, head.hash);
+            outln!("imported {n} events; the ledger has {} events, head {}", head.len, head.hash);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Repair { checkpoint } => audit::repair(data, &checkpoint),
@@ -379,7 +392,7 @@ pub fn run() -> Result<ExitCode> {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
                 )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                None => out::stdout(),
             };
             let mut from = 0;
             while from < len {
@@ -391,7 +404,7 @@ pub fn run() -> Result<ExitCode> {
             }
             w.flush()?;
             if let Some(p) = out {
-                eprintln!("exported {len} events to {}", p.display());
+                outln!("exported {len} events to {}", p.display());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -474,10 +487,7 @@ fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Re
         plantable::check(&name, &table, &p.state, &meta).map_err(|e| refused(e.to_string()))?;
     }
     if dry_run {
-        println!(
-            "{name}: {} commands check out against the ledger; nothing appended (--dry-run)",
-            table.commands.len()
-        );
+        outln!("{name}: {} commands check out against the ledger; nothing appended (--dry-run)", table.commands.len());
         return Ok(ExitCode::SUCCESS);
     }
     let req = AppendRequest::new(table.commands.into_iter().map(|(_, c)| c).collect(), meta);
@@ -485,7 +495,7 @@ fn import_plan(data: &Path, file: &Path, who: &OptionalWho, dry_run: bool) -> Re
     ledger.close();
     let (first, last) =
         (out.events.first().map(|e| e.seq.0).unwrap_or(0), out.events.last().map(|e| e.seq.0).unwrap_or(0));
-    println!("{name}: appended {} events (seq {first}..={last}) creating plan {}", out.events.len(), out.plan);
+    outln!("{name}: appended {} events (seq {first}..={last}) creating plan {}", out.events.len(), out.plan);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -527,7 +537,7 @@ fn build_seeds(manifest: &Path, check: bool) -> Result<ExitCode> {
         }
         if check {
             let same = std::fs::read(&path).map(|b| b == bytes).unwrap_or(false);
-            println!(
+            outln!(
                 "{} {} ({} events, plan {plan})",
                 if same { "same" } else { "DIFFERS" },
                 path.display(),
@@ -536,7 +546,7 @@ fn build_seeds(manifest: &Path, check: bool) -> Result<ExitCode> {
             differ += usize::from(!same);
         } else {
             std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            println!("wrote {} ({} events, plan {plan})", path.display(), lines.len());
+            outln!("wrote {} ({} events, plan {plan})", path.display(), lines.len());
         }
     }
     if let Some(dir) = &m.snapshots {

@@ -12,11 +12,11 @@ fn period(p: &PlanSummary) -> String {
 
 pub fn plans(plans: &[PlanSummary]) {
     if plans.is_empty() {
-        println!("(no plans)");
+        outln!("(no plans)");
     }
     for p in plans {
-        println!("{}  {}（{}） {} 〔{}〕 {}", p.id, p.municipality, p.municipality_code, p.title, p.kind, p.status);
-        println!("    {}  nodes {}  indicators {}  version {}", period(p), p.nodes, p.indicators, p.version);
+        outln!("{}  {}（{}） {} 〔{}〕 {}", p.id, p.municipality, p.municipality_code, p.title, p.kind, p.status);
+        outln!("    {}  nodes {}  indicators {}  version {}", period(p), p.nodes, p.indicators, p.version);
     }
 }
 
@@ -27,11 +27,11 @@ pub fn plan(
 ) {
     let p = &v.plan;
     if let Some(pt) = point {
-        println!("*** past view: {} ***", pt.describe());
+        outln!("*** past view: {} ***", pt.describe());
     }
-    println!("施行状況 phase on {on}: {}", phase.label());
-    println!("{}  [{}]", p.title, p.id);
-    println!(
+    outln!("施行状況 phase on {on}: {}", phase.label());
+    outln!("{}  [{}]", p.title, p.id);
+    outln!(
         "{}（{}） {}  {}  状態 {}  version {}",
         p.municipality,
         p.municipality_code,
@@ -41,7 +41,7 @@ pub fn plan(
         p.version
     );
     if let Some(pre) = &p.predecessor {
-        println!("前段階 predecessor: {pre}");
+        outln!("前段階 predecessor: {pre}");
     }
     for n in &v.nodes {
         node(n, 0);
@@ -51,21 +51,21 @@ pub fn plan(
 fn node(n: &NodeView, depth: usize) {
     let pad = "  ".repeat(depth);
     let level = n.level.as_deref().map(|l| format!(" 〔{l}〕")).unwrap_or_default();
-    println!("{pad}{} {}{level}  ({})", n.code, n.title, n.id);
+    outln!("{pad}{} {}{level}  ({})", n.code, n.title, n.id);
     if !n.departments.is_empty() {
-        println!("{pad}  実施課: {}", n.departments.join("、"));
+        outln!("{pad}  実施課: {}", n.departments.join("、"));
     }
     if let Some(r) = &n.cross_reference {
-        println!("{pad}  再掲元: {r}");
+        outln!("{pad}  再掲元: {r}");
     }
     for u in &n.cross_listed_under {
-        println!("{pad}  再掲先: {u}");
+        outln!("{pad}  再掲先: {u}");
     }
     for d in &n.details {
-        println!("{pad}  {}: {}", d.label, d.text.replace('\n', " / "));
+        outln!("{pad}  {}: {}", d.label, d.text.replace('\n', " / "));
     }
     for m in &n.milestones {
-        println!("{pad}  {}: {}", m.fiscal_year.label(), m.text.replace('\n', " / "));
+        outln!("{pad}  {}: {}", m.fiscal_year.label(), m.text.replace('\n', " / "));
     }
     for i in &n.indicators {
         let mut flags = Vec::new();
@@ -76,13 +76,13 @@ fn node(n: &NodeView, depth: usize) {
             flags.push(i.note.clone());
         }
         let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join("・")) };
-        println!("{pad}  【{}】{flags} 単位 {}  [{}]", i.name, if i.unit.is_empty() { "—" } else { &i.unit }, i.id);
+        outln!("{pad}  【{}】{flags} 単位 {}  [{}]", i.name, if i.unit.is_empty() { "—" } else { &i.unit }, i.id);
         for r in &i.series {
             let target =
                 r.target.as_ref().map(|t| target_with_unit(t, &i.unit)).unwrap_or_else(|| "（目標なし）".into());
             let actual =
                 r.actual.as_ref().map(|a| format!("{}{}", a.value.grouped(), i.unit)).unwrap_or_else(|| "—".into());
-            println!("{pad}    {}  目標 {target}  実績 {actual}  {}", r.fiscal_year.label(), r.evaluation.label());
+            outln!("{pad}    {}  目標 {target}  実績 {actual}  {}", r.fiscal_year.label(), r.evaluation.label());
         }
     }
     for c in &n.children {
@@ -91,10 +91,10 @@ fn node(n: &NodeView, depth: usize) {
 }
 
 pub fn history(title: &str, h: &[HistoryEntry]) {
-    println!("{title}");
+    outln!("{title}");
     for entry in h {
         let e = &entry.source;
-        println!(
+        outln!(
             "seq {}  {}  {}  記録 {}  施行 {}",
             e.seq,
             e.event,
@@ -103,13 +103,13 @@ pub fn history(title: &str, h: &[HistoryEntry]) {
             e.effective
         );
         if !e.actor.department.is_empty() {
-            println!("    部署 department: {}", e.actor.department);
+            outln!("    部署 department: {}", e.actor.department);
         }
         if let Some(a) = &e.authority {
-            println!("    根拠 authority: {a}");
+            outln!("    根拠 authority: {a}");
         }
         if let Some(r) = &e.reason {
-            println!("    理由 reason: {r}");
+            outln!("    理由 reason: {r}");
         }
         changes(&entry.changes);
     }
@@ -119,7 +119,7 @@ fn changes(cs: &[Change]) {
     for c in cs {
         let old = c.old.as_deref().unwrap_or("—");
         let new = c.new.as_deref().unwrap_or("—");
-        println!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));
+        outln!("    {}: {} → {}", c.what, old.replace('\n', " / "), new.replace('\n', " / "));
     }
 }
 
@@ -128,18 +128,18 @@ pub fn restore(o: &RestoreOutcome) {
     let noun = if n == 1 { "event" } else { "events" };
     let what = format!("{} to {}", o.scope.describe(&o.plan), o.to.describe());
     if o.dry_run {
-        println!("dry run: restoring {what} would append {n} compensating {noun} and Restored; nothing appended");
+        outln!("dry run: restoring {what} would append {n} compensating {noun} and Restored; nothing appended");
     } else {
-        println!("restored {what}: appended {n} compensating {noun} and Restored");
+        outln!("restored {what}: appended {n} compensating {noun} and Restored");
     }
     for e in &o.events {
         let label = if e.label.is_empty() { String::new() } else { format!("{}  ", e.label) };
         let hash = e.hash.map(|h| format!("  {h}")).unwrap_or_default();
-        println!("seq {}  {}  {label}[{}]{hash}", e.seq, e.event.type_name(), e.subject);
+        outln!("seq {}  {}  {label}[{}]{hash}", e.seq, e.event.type_name(), e.subject);
         changes(&e.changes);
     }
     let verb = if o.dry_run { "would be" } else { "is now" };
-    println!("plan {} {verb} at version {}", o.plan, o.version);
+    outln!("plan {} {verb} at version {}", o.plan, o.version);
 }
 
 fn point_label(p: &Option<Point>) -> String {
@@ -172,16 +172,16 @@ fn value(v: &Option<String>) -> String {
 pub fn diff(d: &PlanDiff) {
     let n = d.changes.len();
     let noun = if n == 1 { "difference" } else { "differences" };
-    println!("{}: {} → {}  ({n} {noun})", d.plan, point_label(&d.from), point_label(&d.to));
+    outln!("{}: {} → {}  ({n} {noun})", d.plan, point_label(&d.from), point_label(&d.to));
     let mut subject = "";
     for c in &d.changes {
         if c.subject != subject {
             subject = &c.subject;
-            println!("{}  [{}]", c.label, c.subject);
+            outln!("{}  [{}]", c.label, c.subject);
         }
-        println!("    {}: {} → {}", c.what, value(&c.old), value(&c.new));
+        outln!("    {}: {} → {}", c.what, value(&c.old), value(&c.new));
         for e in &c.events {
-            println!("        {}", cite(e));
+            outln!("        {}", cite(e));
         }
     }
 }
@@ -191,9 +191,9 @@ pub fn blame(rows: &[BlameEntry]) {
     for r in rows {
         if r.subject != subject {
             subject = &r.subject;
-            println!("{}  [{}]", r.label, r.subject);
+            outln!("{}  [{}]", r.label, r.subject);
         }
-        println!("    {}: {}", r.what, value(&Some(r.value.clone())));
-        println!("        {}", cite(&r.set_by));
+        outln!("    {}: {}", r.what, value(&Some(r.value.clone())));
+        outln!("        {}", cite(&r.set_by));
     }
 }

@@ -66,7 +66,7 @@ pub fn snapshot(data: &Path, plan: &str, version: &str, out: Option<&Path>) -> R
                 p.display()
             );
         }
-        None => print!("{json}"),
+        None => out!("{json}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -122,13 +122,18 @@ pub fn verify_snapshot(data: &Path, file: &Path, ledger_files: &[PathBuf], pubke
         Err(e) => return Err(Exit::VerifyFailed(format!("verification FAILED: {}: {e}", file.display())).into()),
     };
     let s = &v.snapshot;
-    println!(
+    outln!(
         "ok: snapshot of plan {} version {:?} matches {source}: the document at seq {}, head hash {}, root {} of {} \
          events",
-        s.plan, s.version, s.seq, s.head_hash, s.root, s.tree_size
+        s.plan,
+        s.version,
+        s.seq,
+        s.head_hash,
+        s.root,
+        s.tree_size
     );
     match &v.checkpoint {
-        Some(cp) => println!(
+        Some(cp) => outln!(
             "attested: the root is a prefix of the checkpoint of {} events signed by {} (consistency proof checked){}",
             cp.size,
             cp.origin,
@@ -138,7 +143,7 @@ pub fn verify_snapshot(data: &Path, file: &Path, ledger_files: &[PathBuf], pubke
                 "; the ledger given is shorter than the checkpoint, so its root was not recomputed"
             }
         ),
-        None => println!(
+        None => outln!(
             "no attestation: the snapshot is pinned to the ledger by its head hash and root only (as the seed \
              snapshots are)"
         ),
@@ -183,25 +188,25 @@ pub fn seed_snapshots(lines: &[Vec<u8>], root: &Path, check: bool) -> Result<usi
         let what = format!("(plan {}, version {:?}, seq {})", s.plan, s.version, s.seq);
         if check {
             let same = std::fs::read(&path).map(|b| b == json.as_bytes()).unwrap_or(false);
-            println!("{} {} {what}", if same { "same" } else { "DIFFERS" }, path.display());
+            outln!("{} {} {what}", if same { "same" } else { "DIFFERS" }, path.display());
             differ += usize::from(!same);
         } else {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
-            println!("wrote {} {what}", path.display());
+            outln!("wrote {} {what}", path.display());
         }
         expected.insert(rel);
     }
     for stale in before.difference(&expected) {
         let path = root.join(stale);
         if check {
-            println!("EXTRA {} (no named version gives this file)", path.display());
+            outln!("EXTRA {} (no named version gives this file)", path.display());
             differ += 1;
         } else {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-            println!("removed {} (no named version gives this file)", path.display());
+            outln!("removed {} (no named version gives this file)", path.display());
         }
     }
     Ok(differ)

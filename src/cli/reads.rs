@@ -39,7 +39,7 @@ fn domain(mut e: DomainError) -> anyhow::Error {
 
 fn json_or<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T)) -> Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        outln!("{}", serde_json::to_string_pretty(value)?);
     } else {
         text(value);
     }
@@ -115,10 +115,10 @@ pub fn versions(data: &Path, name: &str, json: bool) -> Result<ExitCode> {
         return json_or(true, &v, |_| ());
     }
     if rows.is_empty() {
-        println!("plan {} has no named versions", r.id);
+        outln!("plan {} has no named versions", r.id);
     }
     for (name, seq) in rows {
-        println!("seq {seq:>8}  {name}");
+        outln!("seq {seq:>8}  {name}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,16 +13,19 @@ use super::{CACHE_EVERY, Manifest, ledger_error, ledger_exists, open_existing, r
 
 pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
     let ledger = if ledger_exists(data) { open_existing(data)? } else { seed(data, seeds)? };
+    // The command line beside the server reaches the ledger through it; the socket goes when the server does.
+    let _admin = super::admin::listen(data, &ledger)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr().context("the bound address")?;
         // Before the URL is printed: whoever reads it may signal at once.
         let shutdown = planledger::web::shutdown_signal().context("installing the signal handlers")?;
-        println!(
+        outln!(
             "planledger serves {} on http://{local}/ (the portal; the API is under http://{local}/api/)",
             data.display()
         );
+        outln!("the command line reaches this ledger while it runs: `planledger --data {} <command>`", data.display());
         planledger::web::serve(ledger, listener, shutdown).await.context("serving")?;
         Ok(ExitCode::SUCCESS)
     })
@@ -58,7 +61,7 @@ fn seed(data: &Path, manifest: &Path) -> Result<Ledger> {
             if let Some(n) = CACHE_EVERY.get() {
                 ledger.set_cache_every(*n);
             }
-            println!(
+            outln!(
                 "created a ledger in {} with the {} seed ledgers of {}: {n} events, head {}",
                 data.display(),
                 m.seed.len(),

@@ -58,9 +58,9 @@ pub fn run(data: &Path, cmd: TokenCmd) -> Result<ExitCode> {
             let spec = TokenSpec { name, display_name, role, departments };
             let t = ledger.create_token(&spec).map_err(token_error)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&t)?);
+                outln!("{}", serde_json::to_string_pretty(&t)?);
             } else {
-                println!("{}", t.secret);
+                outln!("{}", t.secret);
                 eprintln!(
                     "token {} ({}, {}) created; the secret above is shown this once: keep it, only its hash is stored",
                     t.token.id, t.token.name, t.token.role
@@ -70,16 +70,16 @@ pub fn run(data: &Path, cmd: TokenCmd) -> Result<ExitCode> {
         TokenCmd::List { json } => {
             let all = ledger.tokens().map_err(token_error)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
+                outln!("{}", serde_json::to_string_pretty(&all)?);
             } else if all.is_empty() {
-                println!("no tokens");
+                outln!("no tokens");
             } else {
                 for t in all {
                     let state = match t.revoked_at {
                         Some(at) => format!("revoked {}", at.to_rfc3339()),
                         None => "live".to_string(),
                     };
-                    println!(
+                    outln!(
                         "{}  {:<24} {:<8} {}  created {}  [{}]",
                         t.id,
                         t.name,
@@ -93,7 +93,7 @@ pub fn run(data: &Path, cmd: TokenCmd) -> Result<ExitCode> {
         }
         TokenCmd::Revoke { token } => {
             let t = ledger.revoke_token(&token).map_err(token_error)?;
-            println!("revoked token {} ({})", t.id, t.name);
+            outln!("revoked token {} ({})", t.id, t.name);
         }
     }
     ledger.close();

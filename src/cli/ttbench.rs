@@ -84,7 +84,7 @@ fn build(ledger: &Ledger, a: &TimeTravelBenchArgs) -> Result<()> {
     })?;
     let secs = t0.elapsed().as_secs_f64();
     let n = ledger.head().len;
-    println!("built {n} events over {} plans in {secs:.1} s ({:.0} events/s)", a.plans, n as f64 / secs);
+    outln!("built {n} events over {} plans in {secs:.1} s ({:.0} events/s)", a.plans, n as f64 / secs);
     Ok(())
 }
 
@@ -127,7 +127,7 @@ fn time_queries(ledger: &Ledger, plans: &[PlanId], span: &Span, queries: usize, 
             nodes += view.map(|v| v.plan.nodes).unwrap_or(0);
         }
         let (p50, p99, mean) = percentiles(us);
-        println!(
+        outln!(
             "{label}, {name} axis: {queries} random plan views: p50 {:.2} ms, p99 {:.2} ms, mean {:.2} ms \
              ({:.0} events replayed and {:.0} nodes per answer on average)",
             p50 / 1e3,
@@ -149,7 +149,7 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
     if fresh {
         build(&ledger, &a)?;
     } else {
-        println!("reusing the ledger in {} ({} events)", dir.display(), ledger.head().len);
+        outln!("reusing the ledger in {} ({} events)", dir.display(), ledger.head().len);
     }
     let len = ledger.head().len;
     if len == 0 {
@@ -171,7 +171,7 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
     let t = Instant::now();
     let w = ledger.warm()?;
     let (n, bytes) = ledger.cache_stats()?;
-    println!(
+    outln!(
         "warm: {} plans, {} seq + {} in-force cached states (one every {} plan events) in {:.1} s; cache {n} entries, \
          {:.1} MiB",
         w.plans,
@@ -196,7 +196,7 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
         drop((records, view));
     }
     let (p50, _, mean) = percentiles(us);
-    println!("whole-log replay (3 samples, seq axis): p50 {:.0} ms, mean {:.0} ms", p50 / 1e3, mean / 1e3);
+    outln!("whole-log replay (3 samples, seq axis): p50 {:.0} ms, mean {:.0} ms", p50 / 1e3, mean / 1e3);
 
     // Diff and blame: from the plan's records, between / at random points on random axes.
     let samples = (a.queries / 5).max(1);
@@ -223,7 +223,7 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
     }
     let (d50, d99, dmean) = percentiles(diff_us);
     let (b50, b99, bmean) = percentiles(blame_us);
-    println!(
+    outln!(
         "diff ({samples} random pairs of points, plan records read included): p50 {:.1} ms, p99 {:.1} ms, mean {:.1} ms \
          ({:.0} changes on average)",
         d50 / 1e3,
@@ -231,7 +231,7 @@ pub fn run(a: TimeTravelBenchArgs) -> Result<ExitCode> {
         dmean / 1e3,
         changes as f64 / samples as f64
     );
-    println!(
+    outln!(
         "blame ({samples} random points, plan records read included): p50 {:.1} ms, p99 {:.1} ms, mean {:.1} ms \
          ({:.0} rows on average)",
         b50 / 1e3,

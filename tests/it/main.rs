@@ -1,6 +1,7 @@
 //! Integration tests: one binary. Each module proves part of the ledger's promises.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)]
 
+mod admin;
 mod audit;
 mod browser;
 mod cli;

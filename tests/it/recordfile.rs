@@ -7,7 +7,7 @@ use std::path::Path;
 use planledger::store::LogError;
 use planledger::store::ledger::{Ledger, LedgerError, verify_dir};
 
-use crate::support::{add_node, create_plan, define, req, set_target};
+use crate::support::{add_node, cli, create_plan, define, req, serve, set_target, stop};
 
 /// A ledger of `n` events or a few more, in batches of one request each.
 fn ledger_with(dir: &Path, n: usize) -> Ledger {
@@ -225,40 +225,6 @@ fn a_store_without_a_record_file_gets_one_from_sleds_verified_events() {
     assert_eq!(file_bytes(dir.path()), full);
     l.close();
     verify_dir(dir.path()).unwrap();
-}
-
-/// Starts `serve` on a free port; returns the child and its host:port.
-fn serve(data: &Path) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(crate::support::bin())
-        .args(["serve", "--addr", "127.0.0.1:0", "--seeds", "events/seeds.toml", "--data"])
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    for _ in 0..10 {
-        let mut line = String::new();
-        if out.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(u) = line.split_whitespace().find_map(|w| w.strip_prefix("http://")) {
-            let host = u.split('/').next().unwrap().to_string();
-            // Keep reading what it prints, so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in out.lines() {});
-            return (child, host);
-        }
-    }
-    panic!("serve printed no URL");
-}
-
-fn stop(mut child: std::process::Child) {
-    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-fn cli(data: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(crate::support::bin()).arg("--data").arg(data).args(args).output().unwrap()
 }
 
 #[test]

@@ -111,3 +111,50 @@ pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// Starts `serve` on a free port; returns the child and its host:port.
+/// A running `serve`, killed if a test fails before it stops it.
+pub struct Served(Option<std::process::Child>);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn serve(data: &std::path::Path) -> (Served, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(crate::support::bin())
+        .args(["serve", "--addr", "127.0.0.1:0", "--seeds", "events/seeds.toml", "--data"])
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..10 {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(u) = line.split_whitespace().find_map(|w| w.strip_prefix("http://")) {
+            let host = u.split('/').next().unwrap().to_string();
+            // Keep reading what it prints, so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in out.lines() {});
+            return (Served(Some(child)), host);
+        }
+    }
+    panic!("serve printed no URL");
+}
+
+pub fn stop(mut served: Served) {
+    let mut child = served.0.take().unwrap();
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+pub fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(crate::support::bin()).arg("--data").arg(data).args(args).output().unwrap()
+}

@@ -18,7 +18,7 @@ use crate::store::log::{Head, Log, LogError};
 mod verify;
 mod writer;
 
-pub use verify::{VerifyFailure, VerifyReport, verify_dir, verify_dir_open, verify_dir_with};
+pub use verify::{VerifyFailure, VerifyReport, verify_dir, verify_dir_open, verify_dir_with, verify_open_with};
 use writer::Writer;
 
 /// Default distance, in plan events, between two cached states of a plan on one time axis (see `cache`). Here, with

@@ -85,7 +85,21 @@ pub fn verify_dir_with(
 
 /// [`verify_dir`] on an open ledger (the durable events at the moment of the call's start).
 pub fn verify_dir_open(ledger: &Ledger) -> Result<VerifyReport, VerifyFailure> {
-    verify_log(ledger.log(), None, &crate::store::bounded::Progress::default())
+    verify_open_with(ledger, None, None)
+}
+
+/// [`verify_dir_with`] on an open ledger: what a running server checks for the command line.
+pub fn verify_open_with(
+    ledger: &Ledger,
+    key: Option<&NoteVerifier>,
+    since: Option<&str>,
+) -> Result<VerifyReport, VerifyFailure> {
+    let log = ledger.log();
+    let mut report = verify_log(log, key, &crate::store::bounded::Progress::default())?;
+    if let Some(note) = since {
+        report.since = Some(verify_since(log, &report, note, key)?);
+    }
+    Ok(report)
 }
 
 fn verify_log(
