@@ -71,10 +71,10 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             Some(LedgerError::Store(l)) => Some(l),
             _ => cause.downcast_ref::<LogError>(),
         };
-        if let Some(l) = log {
-            if unreadable(l) {
-                return 74;
-            }
+        if let Some(l) = log
+            && unreadable(l)
+        {
+            return 74;
         }
     }
     2

@@ -89,13 +89,13 @@ pub fn verify_snapshot(data: &Path, file: &Path, ledger_files: &[PathBuf], pubke
             let b = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
             all.extend(split_lines(&b).map_err(|e| refused(format!("--ledger: {}: {}", f.display(), e.what)))?);
         }
-        if let Some(Ok(r)) = all.first().map(|l| Record::decode(l)) {
-            if r.seq.0 > 0 {
-                return Err(refused(format!(
-                    "--ledger: the files start at seq {}; give every file of the ledger from seq 0, in order",
-                    r.seq
-                )));
-            }
+        if let Some(Ok(r)) = all.first().map(|l| Record::decode(l))
+            && r.seq.0 > 0
+        {
+            return Err(refused(format!(
+                "--ledger: the files start at seq {}; give every file of the ledger from seq 0, in order",
+                r.seq
+            )));
         }
         let files = if ledger_files.len() == 1 { "file" } else { "files" };
         let source = format!("the ledger files ({} {files}, {} events)", ledger_files.len(), all.len());

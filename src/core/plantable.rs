@@ -238,14 +238,10 @@ pub fn parse(file_name: &str, src: &str) -> Result<PlanTable, TableErrors> {
         if let Some(prev) = seen.insert(n.id.clone(), line) {
             errs.push(e(line, &format!("node[{i}].id"), format!("{} is already used at line {prev}", n.id)));
         }
-        if let Some(p) = &n.parent {
-            if !seen.contains_key(p) || p == &n.id {
-                errs.push(e(
-                    line,
-                    &format!("node[{i}].parent"),
-                    format!("{p} is not a node defined earlier in the file"),
-                ));
-            }
+        if let Some(p) = &n.parent
+            && (!seen.contains_key(p) || p == &n.id)
+        {
+            errs.push(e(line, &format!("node[{i}].parent"), format!("{p} is not a node defined earlier in the file")));
         }
         let node = full(&n.id);
         commands.push((

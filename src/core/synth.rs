@@ -38,7 +38,7 @@ pub fn workload(tag: &str, count: usize) -> Vec<Command> {
     while out.len() < count {
         let node = format!("{plan}.n{k}");
         let ind = format!("{plan}.i{k}");
-        let parent = if k % 10 == 0 { None } else { Some(format!("{plan}.n{}", k - k % 10)) };
+        let parent = if k.is_multiple_of(10) { None } else { Some(format!("{plan}.n{}", k - k % 10)) };
         let step = [
             Command::AddNode {
                 plan: plan.clone(),

@@ -188,14 +188,14 @@ pub fn prepare(ledger: &Ledger, req: &RestoreRequest) -> Result<PreparedRestore,
     let Some(to) = now.plans.get(&plan).map(|p| resolve_point("to", &req.to, p)).transpose()?.flatten() else {
         return Err(DomainError::invalid("to", "must name a past point; `now` is where the plan already is").into());
     };
-    if let RestorePoint::Seq { seq } | RestorePoint::Version { seq, .. } = &to {
-        if *seq >= head.len {
-            return Err(DomainError::invalid(
-                "to",
-                format!("seq {seq} is not in the ledger (it holds {} events)", head.len),
-            )
-            .into());
-        }
+    if let RestorePoint::Seq { seq } | RestorePoint::Version { seq, .. } = &to
+        && *seq >= head.len
+    {
+        return Err(DomainError::invalid(
+            "to",
+            format!("seq {seq} is not in the ledger (it holds {} events)", head.len),
+        )
+        .into());
     }
     let records: Vec<Record> = ledger.records_within(&Entity::Plan(plan.clone()), head.len)?;
     let past = replay(&records, Some(to.point()));

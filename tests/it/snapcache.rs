@@ -76,7 +76,7 @@ fn command(plan: &str, what: u8, a: u8, b: u8, c: u8) -> Command {
         0 => Command::AddNode {
             plan: plan.into(),
             node: node(a),
-            parent: if b % 3 == 0 { None } else { Some(node(b)) },
+            parent: if b.is_multiple_of(3) { None } else { Some(node(b)) },
             order: None,
             code: format!("{}", a % 6),
             title: format!("施策{}", a % 6),
@@ -88,7 +88,7 @@ fn command(plan: &str, what: u8, a: u8, b: u8, c: u8) -> Command {
         2 => Command::RenameNode { node: node(a), code: None, title: Some(format!("名称{b}")) },
         3 => Command::MoveNode {
             node: node(a),
-            parent: if b % 3 == 0 { None } else { Some(node(b)) },
+            parent: if b.is_multiple_of(3) { None } else { Some(node(b)) },
             order: Some((c % 4) as u64),
         },
         4 => Command::RetireNode { node: node(a) },

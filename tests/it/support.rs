@@ -146,6 +146,8 @@ pub fn serve(data: &std::path::Path) -> (Served, String) {
             return (Served(Some(child)), host);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("serve printed no URL");
 }
 

@@ -91,7 +91,7 @@ fn split(n: u64) -> u64 {
 /// otherwise the RFC 6962 split.
 pub fn subtree_hash<H: TreeHasher, S: NodeSource<H::Digest>>(src: &S, a: u64, b: u64) -> Result<H::Digest, S::Error> {
     let n = b - a;
-    if is_pow2(n) && a % n == 0 {
+    if is_pow2(n) && a.is_multiple_of(n) {
         // A u64 has at most 63 trailing zeros here (n > 0), which fits a u8.
         #[allow(clippy::cast_possible_truncation)]
         let level = n.trailing_zeros() as u8;

@@ -209,22 +209,22 @@ pub fn plan_restore(
     };
     let back: BTreeSet<NodeId> = match scope {
         RestoreScope::Plan => {
-            if let (Some(c), Some(p)) = (now.plans.get(plan), past.plans.get(plan)) {
-                if (&c.title, &c.kind, c.period, &c.levels) != (&p.title, &p.kind, p.period, &p.levels) {
-                    ops.push(
-                        Phase::Header,
-                        0,
-                        Command::RevisePlan {
-                            plan: plan.to_string(),
-                            title: Some(p.title.clone()),
-                            kind: Some(p.kind.clone()),
-                            period_from: p.period.map(|x| x.from.to_string()),
-                            period_to: p.period.map(|x| x.to.to_string()),
-                            levels: Some(p.levels.clone()),
-                            clear_period: p.period.is_none() && c.period.is_some(),
-                        },
-                    );
-                }
+            if let (Some(c), Some(p)) = (now.plans.get(plan), past.plans.get(plan))
+                && (&c.title, &c.kind, c.period, &c.levels) != (&p.title, &p.kind, p.period, &p.levels)
+            {
+                ops.push(
+                    Phase::Header,
+                    0,
+                    Command::RevisePlan {
+                        plan: plan.to_string(),
+                        title: Some(p.title.clone()),
+                        kind: Some(p.kind.clone()),
+                        period_from: p.period.map(|x| x.from.to_string()),
+                        period_to: p.period.map(|x| x.to.to_string()),
+                        levels: Some(p.levels.clone()),
+                        clear_period: p.period.is_none() && c.period.is_some(),
+                    },
+                );
             }
             for cur in now.nodes.values().filter(|n| &n.plan == plan) {
                 node_ops(now, past, cur, live_node(past, plan, &cur.id), &mut ops);

@@ -139,10 +139,10 @@ pub fn resolve_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Restore
     if let Some(effective) = time::parse_date(s) {
         return Ok(Some(RestorePoint::Effective { effective }));
     }
-    if s.contains('T') {
-        if let Ok(t) = parse_instant(field, s) {
-            return Ok(Some(RestorePoint::as_of(t)));
-        }
+    if s.contains('T')
+        && let Ok(t) = parse_instant(field, s)
+    {
+        return Ok(Some(RestorePoint::as_of(t)));
     }
     named(s)
 }

@@ -88,10 +88,10 @@ impl ChainVerifier {
         if r.seq != self.next {
             return Err(bad(format!("the record says seq {} where seq {} was expected", r.seq, self.next)));
         }
-        if let Some(last) = self.last_recorded {
-            if r.recorded_at < last {
-                return Err(bad(format!("recorded_at {} is earlier than its predecessor's", r.recorded_at)));
-            }
+        if let Some(last) = self.last_recorded
+            && r.recorded_at < last
+        {
+            return Err(bad(format!("recorded_at {} is earlier than its predecessor's", r.recorded_at)));
         }
         if self.rules {
             let cmd = command_for(&r.event);

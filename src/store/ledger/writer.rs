@@ -116,11 +116,11 @@ impl Writer {
         };
         let frontier = Frontier::load(&shared.log, head.len)?;
         // Said at open, not only at the first append, so that the operator reads it where the service starts.
-        if let Some(last) = last_recorded {
-            if let Some(e) = stamping.rule.refusal(to_micros_pub((shared.clock)()), last) {
-                tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; appends are refused until \
+        if let Some(last) = last_recorded
+            && let Some(e) = stamping.rule.refusal(to_micros_pub((shared.clock)()), last)
+        {
+            tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; appends are refused until \
                     the clock reaches it or the operator accepts dating changes at it");
-            }
         }
         Ok(Self { shared, state, head, last_recorded, frontier, broken: false, stamping })
     }
@@ -298,14 +298,14 @@ impl Writer {
         // Idempotency first: an exact retry of a write that went through learns its outcome, whatever the plan's
         // version is now.
         let keyed = Self::key_of(req)?;
-        if let Some((stored, dg)) = &keyed {
-            if let Some(rec) = self.earlier(stored, pending)? {
-                if &rec.digest != dg {
-                    let key = req.idempotency_key.as_ref().map(|k| k.key.clone()).unwrap_or_default();
-                    return Err(LedgerError::IdempotencyMismatch { key });
-                }
-                return Ok(Appended { replayed: true, ..rec.outcome });
+        if let Some((stored, dg)) = &keyed
+            && let Some(rec) = self.earlier(stored, pending)?
+        {
+            if &rec.digest != dg {
+                let key = req.idempotency_key.as_ref().map(|k| k.key.clone()).unwrap_or_default();
+                return Err(LedgerError::IdempotencyMismatch { key });
             }
+            return Ok(Appended { replayed: true, ..rec.outcome });
         }
         let events = self.decide_request(req, principal)?;
         // Dated only now: a replay or a refusal needs no instant, so neither is refused for the clock's sake.
@@ -339,13 +339,14 @@ impl Writer {
                 error: DomainError::invalid("commands", "must not be empty"),
             });
         };
-        if let Some(p) = &req.plan {
-            if !self.state.plans.contains_key(p) && !matches!(first, Command::CreatePlan { .. }) {
-                return Err(LedgerError::Refused {
-                    command: None,
-                    error: DomainError::not_found("plan", format!("no plan {:?}", p.as_str())),
-                });
-            }
+        if let Some(p) = &req.plan
+            && !self.state.plans.contains_key(p)
+            && !matches!(first, Command::CreatePlan { .. })
+        {
+            return Err(LedgerError::Refused {
+                command: None,
+                error: DomainError::not_found("plan", format!("no plan {:?}", p.as_str())),
+            });
         }
         // A command whose target names nothing is refused by `decide` as not found, which says more than a failed
         // precondition would.
@@ -363,16 +364,13 @@ impl Writer {
             if matches!(c, Command::RecordRestore { .. }) && !req.restore {
                 return Err(refused(i, DomainError::invalid("command", "record_restore is appended by restore only")));
             }
-            if let (Some(p), Some(other)) = (&req.plan, c.target_plan(state)) {
-                if &other != p {
-                    return Err(refused(
-                        i,
-                        DomainError::invalid(
-                            "",
-                            format!("concerns plan {other}, not {p}; one request changes one plan"),
-                        ),
-                    ));
-                }
+            if let (Some(p), Some(other)) = (&req.plan, c.target_plan(state))
+                && &other != p
+            {
+                return Err(refused(
+                    i,
+                    DomainError::invalid("", format!("concerns plan {other}, not {p}; one request changes one plan")),
+                ));
             }
             if let Some(p) = principal {
                 authorize(state, p, c).map_err(|denied| LedgerError::Forbidden { command: at(i), denied })?;

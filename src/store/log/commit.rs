@@ -85,10 +85,10 @@ impl Log {
         }
         self.sync()?;
         rf.append(&lines)?;
-        if let Some(note) = &batch.checkpoint {
-            if let Err(e) = super::file::write_checkpoint(&self.dir, note, false) {
-                tracing::warn!(error = %e, "cannot update the checkpoint copy in the record folder");
-            }
+        if let Some(note) = &batch.checkpoint
+            && let Err(e) = super::file::write_checkpoint(&self.dir, note, false)
+        {
+            tracing::warn!(error = %e, "cannot update the checkpoint copy in the record folder");
         }
         Ok(())
     }

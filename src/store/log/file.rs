@@ -66,7 +66,7 @@ fn index_of(name: &str) -> Option<u64> {
         return None;
     }
     let first: u64 = digits.parse().ok()?;
-    (first % SEGMENT_LEN == 0).then_some(first / SEGMENT_LEN)
+    first.is_multiple_of(SEGMENT_LEN).then_some(first / SEGMENT_LEN)
 }
 
 /// Scans `records/` in `dir`: every segment is named in order from seq 0, and the last one is read whole (at most
@@ -131,7 +131,7 @@ pub fn lines(dir: &Path, from: u64, to: u64) -> impl Iterator<Item = Result<(u64
             return None;
         }
         let item = (|| {
-            if reader.is_none() || seq % SEGMENT_LEN == 0 {
+            if reader.is_none() || seq.is_multiple_of(SEGMENT_LEN) {
                 let index = seq / SEGMENT_LEN;
                 let path = folder.join(segment_name(index));
                 let mut r = BufReader::new(File::open(&path).map_err(io(&path))?);
@@ -226,13 +226,13 @@ impl RecordFile {
         let (mut hasher, mut bytes) = (self.hasher.clone(), self.bytes);
         for (k, line) in lines.iter().enumerate() {
             let seq = self.len + k as u64;
-            if seq % SEGMENT_LEN == 0 {
+            if seq.is_multiple_of(SEGMENT_LEN) {
                 (hasher, bytes) = (blake3::Hasher::new(), 0);
             }
             hasher.update(line);
             hasher.update(b"\n");
             bytes += line.len() as u64 + 1;
-            if (seq + 1) % SEGMENT_LEN == 0 {
+            if (seq + 1).is_multiple_of(SEGMENT_LEN) {
                 out.push(Seal { index: seq / SEGMENT_LEN, bytes, digest: *hasher.finalize().as_bytes() });
             }
         }
@@ -292,13 +292,13 @@ impl RecordFile {
         let mut created = false;
         for line in lines {
             let seq = self.len;
-            if seq % SEGMENT_LEN == 0 || open.is_none() {
+            if seq.is_multiple_of(SEGMENT_LEN) || open.is_none() {
                 if let Some(f) = open.take() {
                     touched.push(f);
                 }
                 let index = seq / SEGMENT_LEN;
                 let path = self.active_path(index);
-                if seq % SEGMENT_LEN == 0 {
+                if seq.is_multiple_of(SEGMENT_LEN) {
                     created |= !path.exists();
                     (self.active, self.hasher, self.bytes) = (index, blake3::Hasher::new(), 0);
                 }

@@ -106,12 +106,12 @@ impl Log {
             )));
         }
         self.check_seals(&scan)?;
-        if let Some(seq) = file::first_difference(&scan, |s| if s < n { self.stored_hash(s) } else { Ok(None) })? {
-            if seq < n {
-                return Err(mismatch(format!(
-                    "event {seq} in the record file does not hash to the hash sled recorded for it"
-                )));
-            }
+        if let Some(seq) = file::first_difference(&scan, |s| if s < n { self.stored_hash(s) } else { Ok(None) })?
+            && seq < n
+        {
+            return Err(mismatch(format!(
+                "event {seq} in the record file does not hash to the hash sled recorded for it"
+            )));
         }
         let mut rf = RecordFile::from_scan(&dir, &scan);
         if scan.torn > 0 || have > n {
@@ -128,13 +128,13 @@ impl Log {
         }
         if let Some(note) = file::read_checkpoint(&dir) {
             // A copy that does not verify (a torn write) says nothing; one that verifies is what the ledger signed.
-            if let Ok(cp) = crate::core::audit::note::Checkpoint::open(&note, &self.verifier()) {
-                if cp.size > n {
-                    return Err(mismatch(format!(
-                        "records/checkpoint is signed for {} events but sled holds {n}: sled lost acknowledged events",
-                        cp.size
-                    )));
-                }
+            if let Ok(cp) = crate::core::audit::note::Checkpoint::open(&note, &self.verifier())
+                && cp.size > n
+            {
+                return Err(mismatch(format!(
+                    "records/checkpoint is signed for {} events but sled holds {n}: sled lost acknowledged events",
+                    cp.size
+                )));
             }
         }
         file::write_checkpoint(&dir, &self.checkpoint()?, true)?;
@@ -177,11 +177,11 @@ impl Log {
     /// The handle on the file cut back to its first `n` records (dropping a torn line and lines beyond `n`).
     fn cut_to(&self, dir: &std::path::Path, scan: &Scan, n: u64) -> Result<RecordFile, LogError> {
         let base = scan.tail_first();
-        let keep = n.saturating_sub(base).min(scan.tail.len() as u64);
+        let keep = usize::try_from(n.saturating_sub(base)).unwrap_or(usize::MAX).min(scan.tail.len());
         let kept = Scan {
             segments: scan.segments.clone(),
-            tail: scan.tail[..keep as usize].to_vec(),
-            torn: scan.torn + scan.tail[keep as usize..].iter().map(|l| l.len() as u64 + 1).sum::<u64>(),
+            tail: scan.tail[..keep].to_vec(),
+            torn: scan.torn + scan.tail[keep..].iter().map(|l| l.len() as u64 + 1).sum::<u64>(),
         };
         let rf = RecordFile::from_scan(dir, &kept);
         rf.cut_back()?;

@@ -57,15 +57,14 @@ pub(super) fn decide_definition(state: &State, cmd: &Command, meta: &Meta) -> R<
                     None => i.note.clone(),
                 },
             };
-            if let PlanEvent::IndicatorRevised { name, unit, direction, cumulative, note, .. } = &ev {
-                if *name == i.name
-                    && *unit == i.unit
-                    && *direction == i.direction
-                    && *cumulative == i.cumulative
-                    && *note == i.note
-                {
-                    return Err(unchanged("indicator"));
-                }
+            if let PlanEvent::IndicatorRevised { name, unit, direction, cumulative, note, .. } = &ev
+                && *name == i.name
+                && *unit == i.unit
+                && *direction == i.direction
+                && *cumulative == i.cumulative
+                && *note == i.note
+            {
+                return Err(unchanged("indicator"));
             }
             ev
         }

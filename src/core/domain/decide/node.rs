@@ -129,13 +129,13 @@ pub(super) fn decide_structure(state: &State, cmd: &Command, meta: &Meta) -> R<P
             require_reason(meta, "reinstating a node")?;
             // A live node hangs under live nodes only, and is cross-listed under live nodes only (retiring keeps
             // both true; reinstating must too).
-            if let Some(p) = &n.parent {
-                if state.nodes.get(p).is_none_or(|p| p.retired) {
-                    return Err(DomainError::conflict(
-                        "node",
-                        format!("node {id} stands under node {p}, which is retired; reinstate {p} first"),
-                    ));
-                }
+            if let Some(p) = &n.parent
+                && state.nodes.get(p).is_none_or(|p| p.retired)
+            {
+                return Err(DomainError::conflict(
+                    "node",
+                    format!("node {id} stands under node {p}, which is retired; reinstate {p} first"),
+                ));
             }
             if let Some(u) = n.cross_listed_under.iter().find(|u| state.nodes.get(*u).is_none_or(|u| u.retired)) {
                 return Err(DomainError::conflict(
