@@ -106,7 +106,7 @@ pub fn verify_data(data: &Path, since: Option<&Path>, key: Option<&NoteVerifier>
         None => verify_dir_with(dir, key, earlier.as_deref()),
     };
     let report = verified.map_err(|e| match &e {
-        VerifyFailure::Log(l)
+        VerifyFailure::Store(l)
             if crate::cli::unreadable(l) && !matches!(l, LogError::Corruption { .. } | LogError::Mismatch { .. }) =>
         {
             crate::cli::Exit::Unreadable(format!("cannot read the store: {e}")).into()
@@ -135,7 +135,7 @@ fn backup_error(e: planledger::store::backup::BackupError) -> anyhow::Error {
     match e {
         BackupError::Refused(why) => refused(why),
         BackupError::Bad(why) => failed(why),
-        BackupError::Log(l) => Exit::Unreadable(l.to_string()).into(),
+        BackupError::Store(l) => Exit::Unreadable(l.to_string()).into(),
         BackupError::Ledger(l) => ledger_error(l),
     }
 }

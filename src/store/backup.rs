@@ -27,7 +27,7 @@ pub enum BackupError {
     #[error("the backup does not verify: {0}")]
     Bad(String),
     #[error(transparent)]
-    Log(#[from] LogError),
+    Store(#[from] LogError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }

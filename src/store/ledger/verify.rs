@@ -18,7 +18,7 @@ pub enum VerifyFailure {
     #[error("{0}")]
     Bad(VerifyError),
     #[error("{0}")]
-    Log(LogError),
+    Store(LogError),
     #[error("the Merkle tree: {0}")]
     Tree(String),
     #[error("the checkpoint: {0}")]
@@ -35,7 +35,7 @@ impl VerifyFailure {
     pub fn seq(&self) -> Option<u64> {
         match self {
             Self::Bad(e) => Some(e.seq),
-            Self::Log(LogError::Corruption { seq, .. }) | Self::File { seq, .. } => *seq,
+            Self::Store(LogError::Corruption { seq, .. }) | Self::File { seq, .. } => *seq,
             _ => None,
         }
     }
@@ -80,7 +80,7 @@ pub fn verify_dir_with(
         });
         Ok(r)
     });
-    r.map_err(VerifyFailure::Log)?
+    r.map_err(VerifyFailure::Store)?
 }
 
 /// [`verify_dir`] on an open ledger (the durable events at the moment of the call's start).
@@ -110,9 +110,9 @@ fn verify_log(
     // Head and checkpoint change together in one transaction but are read one after the other: read until the head
     // is the same on both sides, so a commit in between cannot pair one head with another's checkpoint.
     let (head, note) = loop {
-        let head = log.head().map_err(VerifyFailure::Log)?;
-        let note = log.checkpoint().map_err(VerifyFailure::Log)?;
-        if log.head().map_err(VerifyFailure::Log)? == head {
+        let head = log.head().map_err(VerifyFailure::Store)?;
+        let note = log.checkpoint().map_err(VerifyFailure::Store)?;
+        if log.head().map_err(VerifyFailure::Store)? == head {
             break (head, note);
         }
     };
@@ -127,7 +127,7 @@ fn verify_log(
     let mut lines = log.file_lines(0, head.len);
     // Events beyond the head read above may be committed while this runs; they are not part of what is verified.
     for item in log.range(0, head.len) {
-        let (seq, bytes) = item.map_err(VerifyFailure::Log)?;
+        let (seq, bytes) = item.map_err(VerifyFailure::Store)?;
         progress.step();
         match lines.next() {
             Some(Ok((_, line))) if line == bytes.as_ref() => {}
@@ -137,7 +137,7 @@ fn verify_log(
             Some(Err(e)) => return Err(VerifyFailure::File { seq: Some(seq), what: e.to_string() }),
             None => return Err(VerifyFailure::File { seq: Some(seq), what: "it ends before this event".into() }),
         }
-        let stored = log.stored_hash(seq).map_err(VerifyFailure::Log)?;
+        let stored = log.stored_hash(seq).map_err(VerifyFailure::Store)?;
         let hash = EventHash::of(&bytes);
         if stored != Some(hash) {
             return Err(VerifyFailure::Bad(VerifyError {
@@ -151,8 +151,8 @@ fn verify_log(
         let mut keys = r.event.index_keys();
         keys.sort();
         keys.dedup();
-        if let Some(what) = log.derived_problem(seq, &plan, r.effective, &keys, late).map_err(VerifyFailure::Log)? {
-            return Err(VerifyFailure::Log(LogError::Corruption { seq: Some(seq), what }));
+        if let Some(what) = log.derived_problem(seq, &plan, r.effective, &keys, late).map_err(VerifyFailure::Store)? {
+            return Err(VerifyFailure::Store(LogError::Corruption { seq: Some(seq), what }));
         }
         expected = (expected.0 + keys.len() as u64, expected.1 + 1, expected.2 + u64::from(late));
         let m = latest.entry(plan).or_insert(r.effective);
@@ -175,7 +175,7 @@ fn verify_log(
     }
     let s = v.summary();
     if s.count != head.len || s.head != head.hash {
-        return Err(VerifyFailure::Log(LogError::Corruption {
+        return Err(VerifyFailure::Store(LogError::Corruption {
             seq: head.len.checked_sub(1),
             what: format!(
                 "the recorded head ({} events, {}) does not match the events ({} events, {})",
@@ -184,13 +184,13 @@ fn verify_log(
         }));
     }
     for index in 0..head.len / crate::store::log::file::SEGMENT_LEN {
-        if let Some(what) = log.seal_problem(index).map_err(VerifyFailure::Log)? {
+        if let Some(what) = log.seal_problem(index).map_err(VerifyFailure::Store)? {
             return Err(VerifyFailure::File { seq: None, what });
         }
     }
-    let found = log.derived_counts(head.len).map_err(VerifyFailure::Log)?;
+    let found = log.derived_counts(head.len).map_err(VerifyFailure::Store)?;
     if found != expected {
-        return Err(VerifyFailure::Log(LogError::Corruption {
+        return Err(VerifyFailure::Store(LogError::Corruption {
             seq: None,
             what: format!(
                 "the derived entries (entity index, in-force timeline, late marks) number {found:?}; the events give \
@@ -242,7 +242,7 @@ fn verify_since(
         return Ok(earlier);
     }
     let proof = merkle::consistency_proof::<LedgerHasher, _>(log, earlier.size, n)
-        .map_err(VerifyFailure::Log)?
+        .map_err(VerifyFailure::Store)?
         .map_err(|e| VerifyFailure::Inconsistent(e.to_string()))?;
     merkle::verify_consistency::<LedgerHasher, _>(earlier.size, n, &proof, &earlier.root, &report.root).map_err(
         |e| {
