@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod bench;
 mod defs;
+mod lines;
 mod print;
 mod published;
 mod reads;
@@ -30,7 +31,6 @@ use planledger::core::domain::model::{Actor, Detail, Meta};
 use planledger::core::domain::{Command, EventHash, Seq};
 use planledger::core::plantable;
 use planledger::core::projection::{self};
-use planledger::core::record::split_lines;
 use planledger::store::ledger::{AppendRequest, IdempotencyKey, Ledger, LedgerError, LedgerOptions, Precondition};
 use planledger::store::restore::{RestoreError, RestoreRequest};
 
@@ -269,6 +269,14 @@ pub fn run() -> Result<ExitCode> {
             v.parse().map_err(|_| refused(format!("PLANLEDGER_STALL_SECONDS: {v:?} is not a whole number")))?;
         planledger::store::bounded::set_stall_limit(n);
     }
+    if let Ok(v) = std::env::var("PLANLEDGER_CACHE_MB") {
+        let n: u64 = v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| refused(format!("PLANLEDGER_CACHE_MB: {v:?} is not a whole number of MiB above 0")))?;
+        planledger::store::set_cache_mb(n);
+    }
     let _ = CACHE_EVERY.set(cli.cache_every);
     // A running server holds the store: it runs the command on its own ledger.
     if let Some(code) = admin::forward(&cli)? {
@@ -371,13 +379,9 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 return Err(refused("import: name at least one ledger file"));
             }
             let ledger = if ledger_exists(data) { open_existing(data)? } else { Ledger::open_with(data, options()?)? };
-            let mut lines = Vec::new();
-            for f in &files {
-                let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-                lines.extend(split_lines(&bytes).map_err(|e| refused(format!("{}: {}", f.display(), e.what)))?);
-            }
-            let n = lines.len();
-            let head = ledger.import_blocking(lines).map_err(ledger_error)?;
+            let before = ledger.head().len;
+            let head = ledger.import_from_blocking(Box::new(lines::lines_of(files))).map_err(ledger_error)?;
+            let n = head.len - before;
             ledger.close();
             outln!("imported {n} events; the ledger has {} events, head {}", head.len, head.hash);
             Ok(ExitCode::SUCCESS)

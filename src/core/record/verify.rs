@@ -72,6 +72,11 @@ impl ChainVerifier {
         self.state
     }
 
+    /// The instant of the last record checked (or the one it continues from).
+    pub fn last_recorded(&self) -> Option<DateTime<Utc>> {
+        self.last_recorded
+    }
+
     pub fn summary(&self) -> VerifySummary {
         VerifySummary { first: self.first, count: self.count, head: self.prev }
     }

@@ -229,22 +229,29 @@ pub struct LedgerOptions {
     pub faults: Option<Arc<crate::store::log::Faults>>,
 }
 
-/// The state every stored event folds into, and the last one's instant.
+/// The state every stored event folds into, the last one's instant, and the event count of the resume point the
+/// fold began at (0 when it began at seq 0).
 #[derive(Default)]
 struct Folded {
     state: State,
     last_recorded: Option<DateTime<Utc>>,
+    resumed_at: u64,
 }
 
-/// Folds sled's events into the state, checking the chain as it goes (each record's seq, and its `prev` against the
-/// hash of the bytes before it, up to the recorded head): a damaged byte in any stored event stops the open with the
-/// seq where the chain breaks, instead of being folded in or served.
+/// Folds sled's events into the state, from the resume point when one is usable (`log::resume`), checking the chain
+/// as it goes (each record's seq, and its `prev` against the hash of the bytes before it, up to the recorded
+/// head): a damaged byte in a stored event folded stops the open with the seq where the chain breaks, instead of
+/// being folded in or served. `verify` reads every event; opening reads only those after the resume point.
 fn fold(log: &Log, progress: &crate::store::bounded::Progress) -> Result<Folded, LogError> {
     let head = log.head()?;
     let mut out = Folded::default();
-    let mut prev = EventHash::ZERO;
-    let mut next = 0u64;
-    for item in log.range(0, head.len) {
+    let (mut prev, mut next) = (EventHash::ZERO, 0u64);
+    if let Some(r) = log.resume_point(head)? {
+        (prev, next) = (r.at.hash, r.at.len);
+        out = Folded { state: r.state, last_recorded: r.last_recorded, resumed_at: r.at.len };
+        tracing::debug!(from = next, to = head.len, "folding from the resume point");
+    }
+    for item in log.range(next, head.len) {
         let (seq, bytes) = item?;
         let r = crate::store::log::decode(seq, &bytes)?;
         if seq != next || r.seq.0 != seq {
@@ -277,9 +284,12 @@ pub struct Durable {
     pub checkpoint: String,
 }
 
+/// Lines to import, each a stored record without its newline, or why it could not be read.
+pub type ImportLines = Box<dyn Iterator<Item = Result<Vec<u8>, VerifyError>> + Send>;
+
 pub(super) enum Job {
     Append(Box<(AppendRequest, Option<Principal>)>, oneshot::Sender<Result<Appended, LedgerError>>),
-    Import(Vec<Vec<u8>>, oneshot::Sender<Result<Head, LedgerError>>),
+    Import(ImportLines, oneshot::Sender<Result<Head, LedgerError>>),
 }
 
 pub(super) struct Shared {
@@ -335,7 +345,15 @@ impl Ledger {
         let dir = log.dir().to_path_buf();
         let head = log.head()?;
         let checkpoint = log.checkpoint()?;
-        let Folded { state, last_recorded } = folded;
+        let Folded { state, last_recorded, mut resumed_at } = folded;
+        if head.len >= resumed_at + writer::RESUME_EVERY {
+            // The fold was long (a store without a usable resume point, or a crash long after the last one): keep
+            // the next open from repeating it. Synchronous and flushed, as a short command may exit at once.
+            match log.save_resume_point(head, last_recorded, &state).and_then(|()| log.sync()) {
+                Ok(()) => resumed_at = head.len,
+                Err(e) => tracing::warn!(error = %e, "cannot store the resume point"),
+            }
+        }
         let (visible, _) = watch::channel(head.len);
         let stamping = writer::Stamping::new(&options);
         let shared = Arc::new(Shared {
@@ -346,7 +364,7 @@ impl Ledger {
             clock: options.clock.unwrap_or_else(|| Arc::new(Utc::now)),
         });
         let (tx, rx) = mpsc::channel(MAX_BATCH);
-        let w = Writer::new(shared.clone(), stamping)?;
+        let w = Writer::new(shared.clone(), stamping, resumed_at)?;
         let handle = std::thread::Builder::new()
             .name("planledger-writer".into())
             .spawn(move || w.run(rx))
@@ -514,6 +532,13 @@ impl Ledger {
     /// Appends stored lines from a ledger file verbatim: they must continue this ledger (seq and prev) and pass
     /// verification. All or nothing.
     pub fn import_blocking(&self, lines: Vec<Vec<u8>>) -> Result<Head, LedgerError> {
+        self.import_from_blocking(Box::new(lines.into_iter().map(Ok)))
+    }
+
+    /// [`import_blocking`](Self::import_blocking) of lines read as the import goes (from a file, say): the writer
+    /// commits them a chunk at a time, and readers see them only once the last is durable. A line that cannot be
+    /// read refuses the import whole, as a line that does not verify does.
+    pub fn import_from_blocking(&self, lines: ImportLines) -> Result<Head, LedgerError> {
         let (tx, rx) = oneshot::channel();
         self.tx.blocking_send(Job::Import(lines, tx)).map_err(|_| LedgerError::Closed)?;
         rx.blocking_recv().map_err(|_| LedgerError::Closed)?
@@ -521,7 +546,7 @@ impl Ledger {
 
     pub async fn import(&self, lines: Vec<Vec<u8>>) -> Result<Head, LedgerError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::Import(lines, tx)).await.map_err(|_| LedgerError::Closed)?;
+        self.tx.send(Job::Import(Box::new(lines.into_iter().map(Ok)), tx)).await.map_err(|_| LedgerError::Closed)?;
         rx.await.map_err(|_| LedgerError::Closed)?
     }
 

@@ -16,8 +16,10 @@ use crate::core::audit::LedgerHasher;
 use crate::core::audit::merkle::Frontier;
 use crate::core::domain::clock::{ClockBehind, ClockNote, Reading, RecordingClock, stored};
 use crate::core::domain::{Command, DomainError, EventHash, PlanEvent, Principal, Seq, State, authorize, decide};
-use crate::core::record::{ChainVerifier, Record, to_micros_pub};
+use crate::core::record::{Record, to_micros_pub};
 use crate::store::log::{Batch, Entry, Head, LogError};
+
+mod import;
 
 /// The writer's private view: the state including decided but not yet durable events.
 pub(super) struct Writer {
@@ -30,7 +32,14 @@ pub(super) struct Writer {
     /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
     broken: bool,
     stamping: Stamping,
+    /// The event count of the last resume point stored (or folded from at open).
+    resumed_at: u64,
 }
+
+/// Events between two resume points: at most this many are folded at an open after a crash. Storing one serializes
+/// the whole state on the writer thread (tens of milliseconds for a large ledger), so it is not done often. An open
+/// that folded this many events stores one at once; a clean close stores one too.
+pub(super) const RESUME_EVERY: u64 = 20_000;
 
 /// How the writer dates a batch: its monotonic clock and the rule (`core::domain::clock`) it reads both clocks by.
 pub(super) struct Stamping {
@@ -80,10 +89,8 @@ fn log_note(note: &ClockNote) {
     }
 }
 
-enum Reply {
-    Append(oneshot::Sender<Result<Appended, LedgerError>>, Result<Appended, LedgerError>),
-    Import(oneshot::Sender<Result<Head, LedgerError>>, Result<Head, LedgerError>),
-}
+/// An append waiting in the writer's queue, with where its outcome goes.
+type AppendJob = (Box<(AppendRequest, Option<Principal>)>, oneshot::Sender<Result<Appended, LedgerError>>);
 
 /// What an idempotency record stores: a digest of the request and its outcome.
 #[derive(Serialize, Deserialize)]
@@ -109,7 +116,7 @@ fn digest(req: &AppendRequest) -> String {
 }
 
 impl Writer {
-    pub(super) fn new(shared: Arc<Shared>, stamping: Stamping) -> Result<Self, LogError> {
+    pub(super) fn new(shared: Arc<Shared>, stamping: Stamping, resumed_at: u64) -> Result<Self, LogError> {
         let (state, head, last_recorded) = {
             let p = shared.durable.read().unwrap_or_else(|e| e.into_inner());
             (p.state.clone(), p.head, p.last_recorded)
@@ -122,7 +129,7 @@ impl Writer {
             tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; appends are refused until \
                     the clock reaches it or the operator accepts dating changes at it");
         }
-        Ok(Self { shared, state, head, last_recorded, frontier, broken: false, stamping })
+        Ok(Self { shared, state, head, last_recorded, frontier, broken: false, stamping, resumed_at })
     }
 
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -138,6 +145,21 @@ impl Writer {
             if self.broken {
                 break;
             }
+            if self.head.len >= self.resumed_at + RESUME_EVERY {
+                self.store_resume_point();
+            }
+        }
+        if !self.broken && self.head.len > self.resumed_at {
+            self.store_resume_point();
+        }
+    }
+
+    /// Stores the durable state as the resume point (between batches, so the writer's state is the durable one).
+    fn store_resume_point(&mut self) {
+        match self.shared.log.save_resume_point(self.head, self.last_recorded, &self.state) {
+            Ok(()) => self.resumed_at = self.head.len,
+            // Only a longer fold at the next open: the ledger goes on.
+            Err(e) => tracing::warn!(error = %e, "cannot store the resume point"),
         }
     }
 
@@ -158,24 +180,36 @@ impl Writer {
         }
     }
 
+    /// Runs a burst of jobs: appends are committed together; an import runs alone, after the appends before it.
     fn process(&mut self, jobs: Vec<Job>) {
+        let mut group = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match job {
+                Job::Append(job, reply) => group.push((job, reply)),
+                Job::Import(lines, reply) => {
+                    self.process_appends(std::mem::take(&mut group));
+                    // A stopped writer drops the reply: the caller learns `Closed`.
+                    if !self.broken {
+                        drop(reply.send(self.import(lines)));
+                    }
+                }
+            }
+        }
+        self.process_appends(group);
+    }
+
+    fn process_appends(&mut self, jobs: Vec<AppendJob>) {
+        if jobs.is_empty() || self.broken {
+            return;
+        }
         let mut pending = Pending::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let first_new = self.head.len;
         let mut now: BatchStamp = None;
-        for job in jobs {
-            match job {
-                Job::Append(job, reply) => {
-                    let (req, principal) = *job;
-                    let r = self.append(&req, principal.as_ref(), &mut now, &mut pending);
-                    replies.push(Reply::Append(reply, r));
-                }
-                Job::Import(lines, reply) => {
-                    let r = self.import(lines, &mut pending);
-                    now = None;
-                    replies.push(Reply::Import(reply, r));
-                }
-            }
+        for (job, reply) in jobs {
+            let (req, principal) = *job;
+            let r = self.append(&req, principal.as_ref(), &mut now, &mut pending);
+            replies.push((reply, r));
         }
         let Pending { mut batch, records, keyed } = pending;
         for (k, rec) in &keyed {
@@ -189,23 +223,16 @@ impl Writer {
                 // Every request of the batch was judged against a state that now never was (a refusal too may have
                 // met an earlier request's staged change): all are told to retry, and a retry is judged afresh.
                 let cause = e.to_string();
-                for r in replies {
-                    let failed = || LedgerError::CommitFailed { cause: cause.clone() };
-                    match r {
-                        Reply::Append(tx, _) => drop(tx.send(Err(failed()))),
-                        Reply::Import(tx, _) => drop(tx.send(Err(failed()))),
-                    }
+                for (tx, _) in replies {
+                    drop(tx.send(Err(LedgerError::CommitFailed { cause: cause.clone() })));
                 }
                 return;
             }
             self.publish(records, batch.checkpoint.take());
             tracing::debug!(from = first_new, to = self.head.len, "committed");
         }
-        for r in replies {
-            match r {
-                Reply::Append(tx, res) => drop(tx.send(res)),
-                Reply::Import(tx, res) => drop(tx.send(res)),
-            }
+        for (tx, res) in replies {
+            drop(tx.send(res));
         }
     }
 
@@ -217,6 +244,20 @@ impl Writer {
             p.last_recorded = Some(r.recorded_at);
         }
         p.head = self.head;
+        if let Some(note) = checkpoint {
+            p.checkpoint = note;
+        }
+        drop(p);
+        self.shared.visible.send_replace(self.head.len);
+    }
+
+    /// Makes a durable import visible: the writer's state, which has every imported event folded in, becomes the
+    /// readers' (the imported records are not kept to fold a second time).
+    fn publish_state(&self, checkpoint: Option<String>) {
+        let mut p = self.shared.durable.write().unwrap_or_else(|e| e.into_inner());
+        p.state = self.state.clone();
+        p.head = self.head;
+        p.last_recorded = self.last_recorded;
         if let Some(note) = checkpoint {
             p.checkpoint = note;
         }
@@ -424,33 +465,5 @@ impl Writer {
         }
         let version = self.state.plans.get(&plan).map(|p| p.version).unwrap_or(0);
         Appended { plan, events: appended, version, replayed: false }
-    }
-
-    fn import(&mut self, lines: Vec<Vec<u8>>, pending: &mut Pending) -> Result<Head, LedgerError> {
-        let mut v =
-            ChainVerifier::continuing(Seq(self.head.len), self.head.hash, self.last_recorded, self.state.clone());
-        let mut entries = Vec::with_capacity(lines.len());
-        let mut records = Vec::with_capacity(lines.len());
-        for bytes in lines {
-            let (r, h) = v.push(&bytes).map_err(LedgerError::Import)?;
-            entries.push(Entry {
-                seq: r.seq.0,
-                hash: h,
-                index_keys: r.event.index_keys(),
-                plan: r.event.plan().to_string(),
-                effective: r.effective,
-                bytes,
-            });
-            records.push(r);
-        }
-        let summary = v.summary();
-        self.state = v.into_state();
-        self.head = Head { len: summary.first + summary.count, hash: summary.head };
-        if let Some(r) = records.last() {
-            self.last_recorded = Some(r.recorded_at);
-        }
-        pending.batch.entries.extend(entries);
-        pending.records.extend(records);
-        Ok(self.head)
     }
 }

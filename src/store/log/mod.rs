@@ -8,9 +8,11 @@ mod commit;
 mod dir;
 pub mod file;
 mod keys;
+mod resume;
 pub mod salvage;
 mod side;
 mod twin;
+mod undo;
 
 use std::fs::File;
 use std::io::Write;
@@ -111,6 +113,8 @@ pub type TokenEntry = ([u8; 32], Vec<u8>);
 #[derive(Debug, Default)]
 pub struct Faults {
     fail_commits: AtomicU64,
+    /// Commits to let through before the failures begin.
+    pass_commits: AtomicU64,
 }
 
 impl Faults {
@@ -118,8 +122,17 @@ impl Faults {
         self.fail_commits.store(n, Ordering::SeqCst);
     }
 
+    /// Lets `pass` commits through, then fails the next `n`.
+    pub fn fail_commits_after(&self, pass: u64, n: u64) {
+        self.pass_commits.store(pass, Ordering::SeqCst);
+        self.fail_commits.store(n, Ordering::SeqCst);
+    }
+
     /// Whether this commit is to fail; counts one failure off.
     fn take(&self) -> bool {
+        if self.pass_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return false;
+        }
         self.fail_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 }
@@ -155,13 +168,27 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     move |source| LogError::Io { path: path.to_path_buf(), source }
 }
 
+/// The default of sled's page cache, in MiB (`PLANLEDGER_CACHE_MB`). sled's own default is 1 GiB, which it fills
+/// with every page a fold or an export touches and keeps: the server's RSS then grows by the size of the events it
+/// has read, up to a gigabyte. 64 MiB holds the hot top of every tree of a ledger of a few hundred thousand events;
+/// reads beyond it come from the OS page cache, and the bench shows appends unchanged (docs/DECISIONS.md).
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
+static CACHE_MB: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB);
+
+/// Sets the size of sled's page cache for stores opened from now on (`PLANLEDGER_CACHE_MB` in the binary).
+pub fn set_cache_mb(mb: u64) {
+    CACHE_MB.store(mb.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Opens sled, waiting up to ten seconds for its file lock: a handle closed a moment ago (by this process or a
 /// command that just exited) can hold the lock while sled finishes shutting down.
 pub(crate) fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
     let mut tries = 0;
+    let cache = CACHE_MB.load(std::sync::atomic::Ordering::Relaxed).saturating_mul(1 << 20);
     loop {
         // Every commit flushes and fsyncs itself, so sled's periodic background flusher is not needed.
-        match sled::Config::new().path(path).flush_every_ms(None).open() {
+        match sled::Config::new().path(path).flush_every_ms(None).cache_capacity(cache).open() {
             // sled reports a held lock as an `Other` error carrying this text.
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && tries < 200 => {
                 tries += 1;
@@ -270,6 +297,7 @@ impl Log {
             }
             None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
         }
+        log.finish_interrupted_import()?;
         log.check_head()?;
         if log.meta.get("merkle")?.is_none() {
             log.build_tree()?;
@@ -482,7 +510,7 @@ impl Log {
         Ok(self.idem.get(key.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    fn sync(&self) -> Result<(), LogError> {
+    pub(crate) fn sync(&self) -> Result<(), LogError> {
         self.db.flush()?;
         let p = self.dir.join("sled").join("db");
         self.data_file.sync_all().map_err(io(&p))

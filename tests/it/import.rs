@@ -1,0 +1,136 @@
+//! Imports that commit in chunks: a large file lands whole or not at all — refused at its last line, failing on
+//! the disk part way, or killed with SIGKILL part way — and the ledger is left exactly as it was.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use planledger::core::record::split_lines;
+use planledger::store::Faults;
+use planledger::store::ledger::{Ledger, LedgerError, LedgerOptions, verify_dir};
+
+use crate::support::{bin, cli};
+
+/// Events in the file imported: several chunks of the writer's import and more than one record segment.
+const EVENTS: u64 = 5000;
+
+/// A valid ledger file of `EVENTS` synthetic events, exported from a ledger built by the bench.
+fn ledger_file(dir: &Path) -> std::path::PathBuf {
+    let src = dir.join("source");
+    let out = cli(&src, &["bench", "--append-only", "--events", &EVENTS.to_string(), "--writers", "4"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.join("all.jsonl");
+    let out = cli(&src, &["export", "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    file
+}
+
+/// Records in the data dir's record file, counted from its segment files.
+fn record_file_lines(data: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(data.join("records")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "jsonl") {
+            n += std::fs::read(&p).unwrap().iter().filter(|b| **b == b'\n').count();
+        }
+    }
+    n
+}
+
+#[test]
+fn an_import_refused_at_its_last_line_leaves_the_ledger_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ledger_file(dir.path());
+    let mut lines = split_lines(&std::fs::read(&file).unwrap()).unwrap();
+    let good = lines.clone();
+    // The last line's bytes change: every chunk before it verifies and is committed before the refusal.
+    let last = lines.last_mut().unwrap();
+    let at = last.iter().position(|b| *b == b'"').unwrap();
+    last.insert(at, b' ');
+    let data = dir.path().join("data");
+    let l = Ledger::open(&data).unwrap();
+    let before = l.head();
+    let e = l.import_blocking(lines).unwrap_err();
+    assert!(matches!(&e, LedgerError::Import(v) if v.seq == EVENTS - 1), "{e:?}");
+    assert_eq!(l.head(), before, "nothing of the refused import is visible");
+    assert_eq!(record_file_lines(&data), 0, "the record file was cut back");
+    let head = l.import_blocking(good).unwrap();
+    assert_eq!(head.len, EVENTS);
+    l.close();
+    assert_eq!(verify_dir(&data).unwrap().summary.count, EVENTS);
+    assert_eq!(record_file_lines(&data), EVENTS as usize);
+}
+
+#[test]
+fn an_import_whose_commit_fails_part_way_leaves_the_ledger_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ledger_file(dir.path());
+    let lines = split_lines(&std::fs::read(&file).unwrap()).unwrap();
+    let data = dir.path().join("data");
+    let faults = Arc::new(Faults::default());
+    let l =
+        Ledger::open_with(&data, LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() }).unwrap();
+    // Two chunks are committed, the third fails as a full disk does.
+    faults.fail_commits_after(2, 1);
+    let e = l.import_blocking(lines.clone()).unwrap_err();
+    assert!(matches!(e, LedgerError::CommitFailed { .. }), "{e:?}");
+    assert_eq!(l.head().len, 0);
+    assert!(l.read().state.plans.is_empty(), "the writer went back to where the import began");
+    assert_eq!(l.import_blocking(lines).unwrap().len, EVENTS, "a retry lands whole");
+    l.close();
+    assert_eq!(verify_dir(&data).unwrap().summary.count, EVENTS);
+}
+
+/// Bytes in the data dir's record segments.
+fn record_file_bytes(data: &Path) -> u64 {
+    let Ok(dir) = std::fs::read_dir(data.join("records")) else { return 0 };
+    dir.filter_map(|e| e.ok()?.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+}
+
+#[test]
+fn an_import_killed_part_way_is_taken_back_out_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ledger_file(dir.path());
+    let size = std::fs::metadata(&file).unwrap().len();
+    let data = dir.path().join("data");
+    let out = cli(&data, &["init"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let checkpoint = record_file_bytes(&data);
+    let mut part_way = 0;
+    // Each kill comes once the import's chunks have put this share of the file in the record file: after some of
+    // it is committed, never before.
+    for (round, share) in [5u64, 30, 60, 90].into_iter().enumerate() {
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .arg("import")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut exited = None;
+        while exited.is_none() && record_file_bytes(&data) < checkpoint + size * share / 100 {
+            exited = child.try_wait().unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().unwrap();
+        let finished = exited.or_else(|| child.try_wait().unwrap()).is_some_and(|s| s.success());
+        child.wait().unwrap();
+        let l = Ledger::open(&data).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let n = l.head().len;
+        l.close();
+        assert!(n == 0 || n == EVENTS, "round {round}: {n} of {EVENTS} events after a kill: not all or nothing");
+        assert!(!finished || n == EVENTS, "round {round}: an import that finished is not stored");
+        assert_eq!(record_file_lines(&data), n as usize, "round {round}: the record file holds the same");
+        let report = verify_dir(&data).unwrap_or_else(|e| panic!("round {round}: verify failed: {e}"));
+        assert_eq!(report.summary.count, n);
+        if n == EVENTS {
+            break;
+        }
+        part_way += 1;
+    }
+    println!("imports killed part way and taken back out: {part_way}");
+    assert!(part_way > 0, "no kill came during the import: the test proved nothing");
+}
