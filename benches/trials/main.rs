@@ -55,7 +55,7 @@ impl Opts {
             rate: 200.0,
             sample_secs: 5,
             rss_max_mib: 1536,
-            rss_growth_mib: 128,
+            rss_growth_mib: 64,
             fd_slack: 64,
             keep: false,
         };
