@@ -283,7 +283,7 @@ impl Run {
                         break;
                     }
                     Err(_) if killed.load(Ordering::SeqCst) => break,
-                    Err(_) => *c = Client::new(&c.addr().to_string()),
+                    Err(_) => *c = Client::new(c.addr()),
                 }
             }
             let Some(r) = answer else {

@@ -4,9 +4,10 @@
 //! over the second half of the run by more than the store's files on disk grew (×1.5, plus a slack): sled keeps
 //! what it reads and writes in its page cache up to its capacity, so RSS may follow the store, not outgrow it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -27,6 +28,17 @@ struct Counts {
     read_bytes: AtomicU64,
     /// 5xx answers and connections that broke while the server ran.
     errors: AtomicU64,
+    /// Set at half time: reads are timed per kind for each half of the run.
+    second_half: AtomicBool,
+    timed: Mutex<BTreeMap<(&'static str, bool), Timed>>,
+}
+
+/// Reads of one kind in one half of the run.
+#[derive(Default, Clone, Copy)]
+struct Timed {
+    n: u64,
+    total: Duration,
+    max: Duration,
 }
 
 struct Sample {
@@ -64,24 +76,24 @@ fn mib(kib: u64) -> f64 {
 }
 
 /// The reads, cycled through: API and portal, current and past views, bounded in size as the ledger grows.
-fn read_paths(rng: &mut StdRng, writers: usize, head: u64) -> Vec<String> {
+fn read_paths(rng: &mut StdRng, writers: usize, head: u64) -> Vec<(&'static str, String)> {
     let p = plan(rng.gen_range(0..writers));
     let seq = rng.gen_range(0..head.max(1));
     vec![
-        "/api/plans".into(),
-        format!("/api/plans/{p}"),
-        format!("/api/plans/{p}?at={seq}"),
-        format!("/api/indicators/{p}.n.k"),
-        format!("/api/events?after={seq}&limit=100"),
-        "/api/checkpoint".into(),
-        format!("/api/proof/inclusion?seq={seq}"),
-        "/".into(),
-        format!("/plans/{p}"),
-        format!("/changes?plan={p}"),
-        format!("/events/{seq}"),
-        format!("/feeds/plans/{p}"),
-        "/plans/shinagawa-jisshi-4?effective=2017".into(),
-        "/indicators/shinagawa-jisshi-4.6-1-1-2-r3.kpi1".into(),
+        ("/api/plans", "/api/plans".into()),
+        ("/api/plans/{plan}", format!("/api/plans/{p}")),
+        ("/api/plans/{plan}?at={seq}", format!("/api/plans/{p}?at={seq}")),
+        ("/api/indicators/{id}", format!("/api/indicators/{p}.n.k")),
+        ("/api/events?after={seq}&limit=100", format!("/api/events?after={seq}&limit=100")),
+        ("/api/checkpoint", "/api/checkpoint".into()),
+        ("/api/proof/inclusion?seq={seq}", format!("/api/proof/inclusion?seq={seq}")),
+        ("/", "/".into()),
+        ("/plans/{plan}", format!("/plans/{p}")),
+        ("/changes?plan={plan}", format!("/changes?plan={p}")),
+        ("/events/{seq}", format!("/events/{seq}")),
+        ("/feeds/plans/{plan}", format!("/feeds/plans/{p}")),
+        ("/plans/shinagawa-jisshi-4?effective=2017", "/plans/shinagawa-jisshi-4?effective=2017".into()),
+        ("/indicators/shinagawa-jisshi-4.6-1-1-2-r3.kpi1", "/indicators/shinagawa-jisshi-4.6-1-1-2-r3.kpi1".into()),
     ]
 }
 
@@ -90,11 +102,20 @@ fn reader(addr: String, seed: u64, writers: usize, stop: Arc<AtomicBool>, counts
     let mut c = Client::new(&addr);
     while !stop.load(Ordering::SeqCst) {
         let head = counts.appended.load(Ordering::Relaxed) + 577;
-        for path in read_paths(&mut rng, writers, head) {
+        for (kind, path) in read_paths(&mut rng, writers, head) {
+            let sent = Instant::now();
             match c.get(&path, &[("Accept-Encoding", "identity")]) {
                 Ok(r) if r.status < 500 => {
+                    let took = sent.elapsed();
                     counts.reads.fetch_add(1, Ordering::Relaxed);
                     counts.read_bytes.fetch_add(r.body.len() as u64, Ordering::Relaxed);
+                    let half = counts.second_half.load(Ordering::Relaxed);
+                    if let Ok(mut m) = counts.timed.lock() {
+                        let t = m.entry((kind, half)).or_default();
+                        t.n += 1;
+                        t.total += took;
+                        t.max = t.max.max(took);
+                    }
                 }
                 Ok(_) | Err(_) => {
                     counts.errors.fetch_add(1, Ordering::Relaxed);
@@ -170,12 +191,15 @@ pub fn run(o: &Opts, dir: &Path, work: &Path, token: &str) -> Result<bool, Fail>
         o.writers, o.rate, o.readers, o.minutes, o.sample_secs
     );
     while start.elapsed() < total {
+        if start.elapsed() >= total / 2 {
+            counts.second_half.store(true, Ordering::Relaxed);
+        }
         let (Some(rss), Some(fd)) = (rss_kib(srv.pid), fds(srv.pid)) else {
             break;
         };
         let appended = counts.appended.load(Ordering::Relaxed);
         let s = Sample { at: start.elapsed(), rss_kib: rss, fds: fd, appended, disk_kib: disk_kib(dir) };
-        if samples.len() % (60 / o.sample_secs).max(1) as usize == 0 {
+        if (samples.len() as u64).is_multiple_of((60 / o.sample_secs).max(1)) {
             println!(
                 "  {:>6.0} s  RSS {:>7.1} MiB  store {:>7.1} MiB  fds {:>4}  appended {:>8}  reads {:>8}  errors {}",
                 s.at.as_secs_f64(),
@@ -281,6 +305,19 @@ fn report(
         o.fd_slack,
         if fd_ok { "held" } else { "BROKEN" }
     );
+    println!("reads by kind          count, mean and max latency in the first half | in the second half");
+    if let Ok(m) = counts.timed.lock() {
+        let kinds: std::collections::BTreeSet<&str> = m.keys().map(|(k, _)| *k).collect();
+        for k in kinds {
+            let show = |t: Option<&Timed>| match t {
+                Some(t) if t.n > 0 => {
+                    format!("{:>6} {:>9.1?} {:>9.1?}", t.n, t.total / u32::try_from(t.n).unwrap_or(u32::MAX), t.max)
+                }
+                _ => format!("{:>6} {:>9} {:>9}", 0, "-", "-"),
+            };
+            println!("  {k:<48} {} | {}", show(m.get(&(k, false))), show(m.get(&(k, true))));
+        }
+    }
     let stop_ok = stopped.is_ok();
     if let Err(e) = &stopped {
         println!("stop                   {e}");
