@@ -80,7 +80,17 @@ impl Tally {
     }
 
     pub fn print(&self, trials: u64, writers: usize, seed: u64) {
-        let kinds: Vec<String> = self.kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        // "Import, as records grow" and the like are parts of "Import": shown in brackets after it.
+        let mut kinds: Vec<String> = Vec::new();
+        for (k, v) in self.kinds.iter().filter(|(k, _)| !k.contains(", ")) {
+            let parts: Vec<String> = self
+                .kinds
+                .iter()
+                .filter_map(|(p, n)| p.strip_prefix(&format!("{k}, ")).map(|rest| format!("{rest} {n}")))
+                .collect();
+            let parts = if parts.is_empty() { String::new() } else { format!(" [{}]", parts.join(", ")) };
+            kinds.push(format!("{k} {v}{parts}"));
+        }
         let statuses: Vec<String> = self.statuses.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         println!("== kill9 summary (seed {seed})");
         println!("trials                 {trials} ({}), {writers} writers", kinds.join(", "));
