@@ -278,7 +278,10 @@ impl Ledger {
                     Unusable::Stale(w) => tracing::debug!(%plan, ?pos, why = w, "dropping a stale cached state"),
                     Unusable::Damaged(w) => tracing::warn!(%plan, ?pos, why = %w, "dropping a damaged cached state"),
                 }
-                self.log().cache_remove(plan.as_str(), pos)?;
+                // Reads go on while the disk refuses writes: the entry is dropped at a later read.
+                if let Err(e) = self.log().cache_remove(plan.as_str(), pos) {
+                    tracing::debug!(error = %e, "cannot drop a cached state now");
+                }
                 Ok(None)
             }
         }
@@ -313,7 +316,11 @@ impl Ledger {
         };
         let hash =
             self.log().stored_hash(seq)?.ok_or(LogError::Corruption { seq: Some(seq), what: "no hash".into() })?;
-        self.log().cache_put(plan.as_str(), pos, &encode(state, len, seq, hash.0))?;
+        // The cache is filled by readers, and a read is answered whether or not its state could be stored (a full
+        // disk refuses the write; the entry is made at a later read).
+        if let Err(e) = self.log().cache_put(plan.as_str(), pos, &encode(state, len, seq, hash.0)) {
+            tracing::debug!(error = %e, "cannot store a cached state now");
+        }
         Ok(())
     }
 

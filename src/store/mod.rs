@@ -16,4 +16,4 @@ pub mod tokens;
 
 pub use bench::holds_ledger;
 pub use ledger::{Ledger, LedgerError};
-pub use log::{CachePos, Faults, Head, LogError};
+pub use log::{CachePos, DiskRefusal, Faults, Head, LogError};

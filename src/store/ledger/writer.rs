@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    AppendRequest, Appended, AppendedEvent, Durable, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared,
+    AppendRequest, Appended, AppendedEvent, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared,
 };
 use crate::core::audit::LedgerHasher;
 use crate::core::audit::merkle::Frontier;
@@ -27,8 +27,11 @@ pub(super) struct Writer {
     last_recorded: Option<DateTime<Utc>>,
     /// The tree's right edge including decided but not yet durable events.
     frontier: Frontier<LedgerHasher>,
+    /// Batches whose commit failed and that are not yet durably taken back out of the store (see `settle.rs`): no
+    /// batch is decided while one is left.
+    pub(super) unsettled: Vec<Batch>,
     /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
-    broken: bool,
+    pub(super) broken: bool,
     stamping: Stamping,
 }
 
@@ -122,7 +125,7 @@ impl Writer {
             tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; appends are refused until \
                     the clock reaches it or the operator accepts dating changes at it");
         }
-        Ok(Self { shared, state, head, last_recorded, frontier, broken: false, stamping })
+        Ok(Self { shared, state, head, last_recorded, frontier, unsettled: Vec::new(), broken: false, stamping })
     }
 
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -138,6 +141,10 @@ impl Writer {
             if self.broken {
                 break;
             }
+        }
+        if !self.unsettled.is_empty() && !self.broken {
+            // Closing with a failed batch still in sled's memory: one more try, so that closing does not flush it.
+            let _ = self.settle();
         }
     }
 
@@ -159,6 +166,18 @@ impl Writer {
     }
 
     fn process(&mut self, jobs: Vec<Job>) {
+        // A failed batch not yet taken back out: nothing is decided until the store is back at the durable state.
+        if !self.unsettled.is_empty()
+            && let Err(e) = self.settle()
+        {
+            for job in jobs {
+                match job {
+                    Job::Append(_, tx) => drop(tx.send(Err(self.failure(&e)))),
+                    Job::Import(_, tx) => drop(tx.send(Err(self.failure(&e)))),
+                }
+            }
+            return;
+        }
         let mut pending = Pending::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let first_new = self.head.len;
@@ -185,15 +204,13 @@ impl Writer {
         if !batch.entries.is_empty() || !batch.idempotency.is_empty() {
             let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
             if let Err(e) = committed {
-                self.recover(&batch, &e);
+                self.failed(batch, &e);
                 // Every request of the batch was judged against a state that now never was (a refusal too may have
                 // met an earlier request's staged change): all are told to retry, and a retry is judged afresh.
-                let cause = e.to_string();
                 for r in replies {
-                    let failed = || LedgerError::CommitFailed { cause: cause.clone() };
                     match r {
-                        Reply::Append(tx, _) => drop(tx.send(Err(failed()))),
-                        Reply::Import(tx, _) => drop(tx.send(Err(failed()))),
+                        Reply::Append(tx, _) => drop(tx.send(Err(self.failure(&e)))),
+                        Reply::Import(tx, _) => drop(tx.send(Err(self.failure(&e)))),
                     }
                 }
                 return;
@@ -224,34 +241,35 @@ impl Writer {
         self.shared.visible.send_replace(self.head.len);
     }
 
-    /// After a failed commit (a full or failing disk): takes the batch back out of the store's trees, where part of
-    /// it may sit undurable, and returns the writer to the durable state, so the next batch is decided against what
-    /// is really stored. Nothing of the batch was acknowledged. The writer stops only if it cannot get back to a
-    /// state it can trust.
-    fn recover(&mut self, batch: &Batch, e: &LogError) {
+    /// After a failed commit (a full or failing disk): returns the writer to the durable state, so the next batch is
+    /// decided against what is really stored, and keeps the batch to take back out of the store's trees (where
+    /// part of it may sit undurable) before anything else is decided. Nothing of the batch was acknowledged.
+    fn failed(&mut self, batch: Batch, e: &LogError) {
         tracing::error!(error = %e, "commit failed; the batch is refused and the writer returns to the durable state");
-        let (state, head, last_recorded, checkpoint) = {
-            let p: &Durable = &self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
-            (p.state.clone(), p.head, p.last_recorded, p.checkpoint.clone())
-        };
-        self.state = state;
-        self.head = head;
-        self.last_recorded = last_recorded;
-        if let Err(e) = self.shared.log.roll_back(batch, head, &checkpoint) {
-            // The trees may still hold the failed batch's entries: appending on top of them could store what was
-            // never acknowledged. Stop writing; reopening checks the store against its head.
-            tracing::error!(error = %e, "cannot take the failed batch back out of the store; the writer stops");
-            self.broken = true;
-            return;
+        let p = self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
+        (self.state, self.head, self.last_recorded) = (p.state.clone(), p.head, p.last_recorded);
+        drop(p);
+        self.unsettled.push(batch);
+        // At once, so that a lone failure leaves nothing undurable behind even if no request follows.
+        let _ = self.settle();
+    }
+
+    /// What the callers of a batch that could not be committed are told.
+    pub(super) fn failure(&self, e: &LogError) -> LedgerError {
+        match e.disk_refusal() {
+            Some(refusal) => LedgerError::DiskRefused { refusal, path: self.shared.log.dir().to_path_buf() },
+            None => LedgerError::CommitFailed { cause: e.to_string() },
         }
-        match Frontier::load(&self.shared.log, self.head.len) {
-            Ok(f) => self.frontier = f,
-            Err(e) => {
-                // Without a trustworthy right edge no later checkpoint would be right: stop writing.
-                tracing::error!(error = %e, "cannot reload the tree after a failed commit; the writer stops");
-                self.broken = true;
-            }
-        }
+    }
+
+    /// The log, the writer's durable head and the tree's right edge reloaded at it, for `settle`.
+    pub(super) fn reload_frontier(&mut self, head: Head) -> Result<(), LogError> {
+        self.frontier = Frontier::load(&self.shared.log, head.len)?;
+        Ok(())
+    }
+
+    pub(super) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// Adds the tree nodes the batch completes and the signed checkpoint after it.
