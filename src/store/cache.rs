@@ -291,7 +291,12 @@ impl Ledger {
     fn floor(&self, plan: &PlanId, pos: CachePos, len: u64) -> Result<Option<(CachePos, State)>, LedgerError> {
         let mut upto = pos;
         loop {
-            let Some((at, bytes)) = self.log().cache_floor(plan.as_str(), upto)? else { return Ok(None) };
+            // A cache that cannot be read now (sled after a disk refused a write) is a miss: the answer is replayed.
+            let floor = self.log().cache_floor(plan.as_str(), upto).unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "cannot read the projection cache now");
+                None
+            });
+            let Some((at, bytes)) = floor else { return Ok(None) };
             if let Some(state) = self.usable(plan, at, &bytes, len)? {
                 return Ok(Some((at, state)));
             }

@@ -245,7 +245,9 @@ impl From<LedgerError> for Problem {
                     Some(r) => r.explain(std::path::Path::new("the data dir")),
                     None => e.to_string(),
                 };
-                Self::unavailable(detail, "5")
+                let mut p = Self::unavailable(detail, "5");
+                p.cause = Some(e.to_string());
+                p
             }
             LedgerError::Store(_) => Self::internal(e),
             LedgerError::ClockBehind(c) => {

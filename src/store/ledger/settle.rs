@@ -23,6 +23,7 @@ impl Writer {
             Ok(()) => {
                 tracing::info!("the failed commit is taken back out of the store; writes are taken again");
                 self.unsettled.clear();
+                self.shared().log.set_refusing(false);
             }
             Err(e) if transient(e) => {
                 tracing::warn!(error = %e, "the failed commit cannot be taken back out of the store yet");

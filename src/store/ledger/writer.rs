@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
-    AppendRequest, Appended, AppendedEvent, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared,
-};
+use super::{AppendRequest, Appended, AppendedEvent, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared};
 use crate::core::audit::LedgerHasher;
 use crate::core::audit::merkle::Frontier;
 use crate::core::domain::clock::{ClockBehind, ClockNote, Reading, RecordingClock, stored};
@@ -202,6 +200,20 @@ impl Writer {
             batch.idempotency.push((k.clone(), serde_json::to_vec(rec).expect("idempotency records serialize")));
         }
         if !batch.entries.is_empty() || !batch.idempotency.is_empty() {
+            let bytes = batch.entries.iter().map(|e| e.bytes.len()).chain(batch.idempotency.iter().map(|i| i.1.len()));
+            if let Err(e) = self.shared.log.room_for(bytes.map(|n| n as u64).sum()) {
+                // Refused before anything was written: back to the durable state, with nothing to settle.
+                tracing::warn!(error = %e, "a batch is refused: the disk would not take it");
+                self.to_durable();
+                self.shared.log.set_refusing(true);
+                for r in replies {
+                    match r {
+                        Reply::Append(tx, _) => drop(tx.send(Err(self.failure(&e)))),
+                        Reply::Import(tx, _) => drop(tx.send(Err(self.failure(&e)))),
+                    }
+                }
+                return;
+            }
             let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
             if let Err(e) = committed {
                 self.failed(batch, &e);
@@ -215,6 +227,7 @@ impl Writer {
                 }
                 return;
             }
+            self.shared.log.set_refusing(false);
             self.publish(records, batch.checkpoint.take());
             tracing::debug!(from = first_new, to = self.head.len, "committed");
         }
@@ -246,12 +259,17 @@ impl Writer {
     /// part of it may sit undurable) before anything else is decided. Nothing of the batch was acknowledged.
     fn failed(&mut self, batch: Batch, e: &LogError) {
         tracing::error!(error = %e, "commit failed; the batch is refused and the writer returns to the durable state");
-        let p = self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
-        (self.state, self.head, self.last_recorded) = (p.state.clone(), p.head, p.last_recorded);
-        drop(p);
+        self.to_durable();
+        self.shared.log.set_refusing(true);
         self.unsettled.push(batch);
         // At once, so that a lone failure leaves nothing undurable behind even if no request follows.
         let _ = self.settle();
+    }
+
+    /// Sets the writer's state, head and last instant back to the durable ones.
+    fn to_durable(&mut self) {
+        let p = self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
+        (self.state, self.head, self.last_recorded) = (p.state.clone(), p.head, p.last_recorded);
     }
 
     /// What the callers of a batch that could not be committed are told.

@@ -45,8 +45,8 @@ impl Log {
         }
         let t = self.t()?;
         let r: Result<(), TransactionError<()>> =
-            (&t.events, &t.hashes, &t.meta, &t.idem, &t.index, &t.merkle, &t.timeline)
-                .transaction(|(events, hashes, meta, idem, index, merkle, tl)| {
+            (&t.events, &t.hashes, &t.meta, &t.idem, &t.index, &t.merkle, &t.timeline).transaction(
+                |(events, hashes, meta, idem, index, merkle, tl)| {
                     for e in &batch.entries {
                         events.insert(&e.seq.to_be_bytes(), e.bytes.as_slice())?;
                         hashes.insert(&e.seq.to_be_bytes(), &e.hash.0)?;
@@ -72,7 +72,8 @@ impl Log {
                     meta.insert("window", &window)?;
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())
-                });
+                },
+            );
         match r {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(e.into()),
@@ -110,8 +111,8 @@ impl Log {
         head_bytes.extend_from_slice(&head.hash.0);
         let t = self.t()?;
         let r: Result<(), TransactionError<()>> =
-            (&t.events, &t.hashes, &t.meta, &t.idem, &t.index, &t.merkle, &t.timeline)
-                .transaction(|(events, hashes, meta, idem, index, merkle, tl)| {
+            (&t.events, &t.hashes, &t.meta, &t.idem, &t.index, &t.merkle, &t.timeline).transaction(
+                |(events, hashes, meta, idem, index, merkle, tl)| {
                     for e in &batch.entries {
                         events.remove(&e.seq.to_be_bytes())?;
                         hashes.remove(&e.seq.to_be_bytes())?;
@@ -134,7 +135,8 @@ impl Log {
                     meta.insert("checkpoint", checkpoint.as_bytes())?;
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())
-                });
+                },
+            );
         match r {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(e.into()),

@@ -117,11 +117,18 @@ pub type TokenEntry = ([u8; 32], Vec<u8>);
 #[derive(Debug, Default)]
 pub struct Faults {
     fail_commits: AtomicU64,
+    /// Commits go ahead whatever the free space, so that sled itself meets a full disk.
+    ignore_room: std::sync::atomic::AtomicBool,
 }
 
 impl Faults {
     pub fn fail_next_commits(&self, n: u64) {
         self.fail_commits.store(n, Ordering::SeqCst);
+    }
+
+    /// Lets commits go ahead on a disk without the room the writer keeps, so that sled itself meets it being full.
+    pub fn ignore_room(&self) {
+        self.ignore_room.store(true, Ordering::SeqCst);
     }
 
     /// Whether this commit is to fail; counts one failure off.

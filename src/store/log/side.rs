@@ -31,6 +31,7 @@ impl Log {
     /// Stores a cached state. Not made durable on its own: the cache may lose recent entries in a crash, and is
     /// refilled from the log when it does.
     pub fn cache_put(&self, plan: &str, pos: CachePos, bytes: &[u8]) -> Result<(), LogError> {
+        self.readers_may_write(bytes.len() as u64)?;
         self.t()?.cache.insert(cache_key(plan, pos), bytes)?;
         Ok(())
     }
@@ -91,6 +92,7 @@ impl Log {
     }
 
     pub fn cache_remove(&self, plan: &str, pos: CachePos) -> Result<(), LogError> {
+        self.readers_may_write(0)?;
         self.t()?.cache.remove(cache_key(plan, pos))?;
         Ok(())
     }

@@ -33,11 +33,8 @@ impl Trees {
     /// Opens sled in `dir` (waiting for its lock when `wait`) and every tree the log uses.
     pub(super) fn open(dir: &Path, wait: bool) -> Result<Self, LogError> {
         let path = dir.join("sled");
-        let db = if wait {
-            open_with_retry(&path)?
-        } else {
-            sled::Config::new().path(&path).flush_every_ms(None).open()?
-        };
+        let db =
+            if wait { open_with_retry(&path)? } else { sled::Config::new().path(&path).flush_every_ms(None).open()? };
         let data_path = path.join("db");
         let data_file = File::open(&data_path).map_err(io(&data_path))?;
         Ok(Self {
@@ -62,11 +59,13 @@ pub(super) struct Slot {
     trees: RwLock<Option<Arc<Trees>>>,
     /// Held by whoever opens sled again, so that two never try at once.
     reopening: Mutex<()>,
+    /// Set while a failed commit is not settled: readers write nothing to sled then.
+    refusing: std::sync::atomic::AtomicBool,
 }
 
 impl Slot {
     pub(super) fn new(trees: Trees) -> Self {
-        Self { trees: RwLock::new(Some(Arc::new(trees))), reopening: Mutex::new(()) }
+        Self { trees: RwLock::new(Some(Arc::new(trees))), reopening: Mutex::new(()), refusing: Default::default() }
     }
 }
 
@@ -135,6 +134,11 @@ impl LogError {
     }
 }
 
+/// Free space the writer keeps on the data dir's disk, besides four times the batch: sled writes in 512 KiB segments
+/// and rewrites pages, and a roll-back and a reopen need room too. A commit refused for lack of room writes
+/// nothing, so sled never meets the full disk itself (after which even its reads can fail, see `reopen`).
+const ROOM: u64 = 16 << 20;
+
 /// Bytes the probe writes: a few of sled's segments (512 KiB each), what a reopen and a roll-back need.
 const PROBE_BYTES: usize = 2 << 20;
 
@@ -183,6 +187,52 @@ impl Log {
                 Err(e)
             }
         }
+    }
+
+    /// Refuses a batch of `bytes` bytes, before anything is written, when the data dir's disk is read-only or has
+    /// less free space than the batch needs with `ROOM` to spare (as a full disk would refuse it).
+    pub(crate) fn room_for(&self, bytes: u64) -> Result<(), LogError> {
+        if self.faults.as_ref().is_some_and(|f| f.ignore_room.load(std::sync::atomic::Ordering::SeqCst)) {
+            return Ok(());
+        }
+        #[cfg(unix)]
+        {
+            use std::io::{Error, ErrorKind};
+            let st = rustix::fs::statvfs(&self.dir).map_err(|e| io(&self.dir)(Error::from(e)))?;
+            if st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
+                return Err(io(&self.dir)(Error::new(ErrorKind::ReadOnlyFilesystem, "the file system is read-only")));
+            }
+            // A file system the kernel turned read-only after an error (ext4's errors=remount-ro) need not say so
+            // in statvfs; opening a file for writing asks the file system itself, without writing.
+            let probe = self.dir.join(".write-probe");
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&probe).map_err(io(&probe))?;
+            let free = st.f_bavail.saturating_mul(st.f_frsize);
+            let need = ROOM.saturating_add(bytes.saturating_mul(4));
+            if free < need {
+                return Err(io(&self.dir)(Error::new(
+                    ErrorKind::StorageFull,
+                    format!("{free} bytes free, and a commit keeps {need} free"),
+                )));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = bytes;
+        Ok(())
+    }
+
+    /// Whether a reader may write to sled now (the projection cache): not while a commit failed and is not settled,
+    /// nor on a disk without the room the writer keeps, so that no reader's write makes sled meet the disk's
+    /// refusal (after which its reads can fail too).
+    pub(crate) fn readers_may_write(&self, bytes: u64) -> Result<(), LogError> {
+        if self.slot.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(LogError::Reopening { path: self.dir.join("sled"), refusal: None });
+        }
+        self.room_for(bytes)
+    }
+
+    /// Marks the disk as refusing writes (a commit failed) or as taking them again (it was settled).
+    pub(crate) fn set_refusing(&self, refusing: bool) {
+        self.slot.refusing.store(refusing, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether the disk takes writes now: writes, fsyncs and removes a file of a few MiB in the data dir. Fails
