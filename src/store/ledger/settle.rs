@@ -48,7 +48,7 @@ impl Writer {
         log.probe()?;
         let mut r = self.roll_back_all(head, &checkpoint);
         if let Err(e) = &r
-            && e.from_sled()
+            && e.failed_in_sled()
         {
             tracing::info!(error = %e, "reopening sled, which keeps the error it met");
             log.reopen()?;

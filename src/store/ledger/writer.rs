@@ -204,7 +204,7 @@ impl Writer {
             if let Err(e) = self.shared.log.room_for(bytes.map(|n| n as u64).sum()) {
                 // Refused before anything was written: back to the durable state, with nothing to settle.
                 tracing::warn!(error = %e, "a batch is refused: the disk would not take it");
-                self.to_durable();
+                self.back_to_durable();
                 self.shared.log.set_refusing(true);
                 for r in replies {
                     match r {
@@ -259,7 +259,7 @@ impl Writer {
     /// part of it may sit undurable) before anything else is decided. Nothing of the batch was acknowledged.
     fn failed(&mut self, batch: Batch, e: &LogError) {
         tracing::error!(error = %e, "commit failed; the batch is refused and the writer returns to the durable state");
-        self.to_durable();
+        self.back_to_durable();
         self.shared.log.set_refusing(true);
         self.unsettled.push(batch);
         // At once, so that a lone failure leaves nothing undurable behind even if no request follows.
@@ -267,7 +267,7 @@ impl Writer {
     }
 
     /// Sets the writer's state, head and last instant back to the durable ones.
-    fn to_durable(&mut self) {
+    fn back_to_durable(&mut self) {
         let p = self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
         (self.state, self.head, self.last_recorded) = (p.state.clone(), p.head, p.last_recorded);
     }

@@ -129,7 +129,7 @@ impl LogError {
     }
 
     /// Whether sled itself failed (an I/O error inside sled), after which its handle refuses every write.
-    pub(crate) fn from_sled(&self) -> bool {
+    pub(crate) fn failed_in_sled(&self) -> bool {
         matches!(self, LogError::Storage(_))
     }
 }
