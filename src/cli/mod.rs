@@ -71,6 +71,12 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             Some(LedgerError::Store(l)) => Some(l),
             _ => cause.downcast_ref::<LogError>(),
         };
+        // A disk that refuses writes is not damage: the command may succeed once it takes them again.
+        if let Some(l) = log
+            && (l.disk_refusal().is_some() || matches!(l, LogError::Reopening { .. }))
+        {
+            return 75;
+        }
         if let Some(l) = log
             && unreadable(l)
         {
@@ -169,7 +175,9 @@ pub(crate) fn ledger_error(e: LedgerError) -> anyhow::Error {
         LedgerError::Import(v) => refused(format!("import refused: seq {}: {}", v.seq, v.what)),
         LedgerError::Proof(p) => refused(p.to_string()),
         LedgerError::BadIdempotencyKey { reason } => refused(format!("--idempotency-key: {reason}")),
-        LedgerError::CommitFailed { .. } | LedgerError::Closed => Exit::Unavailable(e.to_string()).into(),
+        LedgerError::CommitFailed { .. } | LedgerError::DiskRefused { .. } | LedgerError::Closed => {
+            Exit::Unavailable(e.to_string()).into()
+        }
         LedgerError::ClockBehind(c) => Exit::Unavailable(format!(
             "{c}; nothing was appended. If the system clock is wrong, correct it; if it is right, the ledger recorded \
              a future instant earlier: run again with PLANLEDGER_ACCEPT_CLOCK_AHEAD={} to date changes at that \

@@ -12,6 +12,9 @@ use planledger::store::ledger::Ledger;
 use super::{CACHE_EVERY, Manifest, ledger_error, ledger_exists, open_existing, refused};
 
 pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
+    if ledger_exists(data) {
+        writable_or_refuse(data)?;
+    }
     let ledger = if ledger_exists(data) { open_existing(data)? } else { seed(data, seeds)? };
     // The command line beside the server reaches the ledger through it; the socket goes when the server does.
     let _admin = super::admin::listen(data, &ledger)?;
@@ -29,6 +32,24 @@ pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
         planledger::web::serve(ledger, listener, shutdown).await.context("serving")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Refuses to serve a data dir on a disk that takes no writes (exit 75), before anything in it is touched.
+fn writable_or_refuse(data: &Path) -> Result<()> {
+    use planledger::store::DiskRefusal;
+    let Err(e) = planledger::store::copy::probe_writable(data) else { return Ok(()) };
+    let why = match e.disk_refusal() {
+        Some(DiskRefusal::ReadOnly) => "it is on a read-only disk: make it writable (e.g. `mount -o remount,rw`)",
+        Some(DiskRefusal::Full) => "the disk holding it is full: free space on it",
+        Some(DiskRefusal::Quota) => "the disk quota of this user is used up on it: free space or raise the quota",
+        None => "files cannot be written in it",
+    };
+    Err(super::Exit::Unavailable(format!(
+        "cannot serve {}: {why}, then start again ({e}). Nothing was changed; commands that only read (verify, \
+         export, backup, show, …) work on it as it is",
+        data.display()
+    ))
+    .into())
 }
 
 /// Creates a ledger in `data` and imports the seed ledger files the manifest lists, all or nothing: on failure

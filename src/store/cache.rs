@@ -278,7 +278,10 @@ impl Ledger {
                     Unusable::Stale(w) => tracing::debug!(%plan, ?pos, why = w, "dropping a stale cached state"),
                     Unusable::Damaged(w) => tracing::warn!(%plan, ?pos, why = %w, "dropping a damaged cached state"),
                 }
-                self.log().cache_remove(plan.as_str(), pos)?;
+                // Reads go on while the disk refuses writes: the entry is dropped at a later read.
+                if let Err(e) = self.log().cache_remove(plan.as_str(), pos) {
+                    tracing::debug!(error = %e, "cannot drop a cached state now");
+                }
                 Ok(None)
             }
         }
@@ -288,7 +291,12 @@ impl Ledger {
     fn floor(&self, plan: &PlanId, pos: CachePos, len: u64) -> Result<Option<(CachePos, State)>, LedgerError> {
         let mut upto = pos;
         loop {
-            let Some((at, bytes)) = self.log().cache_floor(plan.as_str(), upto)? else { return Ok(None) };
+            // A cache that cannot be read now (sled after a disk refused a write) is a miss: the answer is replayed.
+            let floor = self.log().cache_floor(plan.as_str(), upto).unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "cannot read the projection cache now");
+                None
+            });
+            let Some((at, bytes)) = floor else { return Ok(None) };
             if let Some(state) = self.usable(plan, at, &bytes, len)? {
                 return Ok(Some((at, state)));
             }
@@ -313,7 +321,11 @@ impl Ledger {
         };
         let hash =
             self.log().stored_hash(seq)?.ok_or(LogError::Corruption { seq: Some(seq), what: "no hash".into() })?;
-        self.log().cache_put(plan.as_str(), pos, &encode(state, len, seq, hash.0))?;
+        // The cache is filled by readers, and a read is answered whether or not its state could be stored (a full
+        // disk refuses the write; the entry is made at a later read).
+        if let Err(e) = self.log().cache_put(plan.as_str(), pos, &encode(state, len, seq, hash.0)) {
+            tracing::debug!(error = %e, "cannot store a cached state now");
+        }
         Ok(())
     }
 

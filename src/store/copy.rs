@@ -16,6 +16,21 @@ pub fn writable(dir: &Path) -> bool {
     }
 }
 
+/// Whether the disk holding `dir` takes writes: creates, writes, fsyncs and removes a small file in it. The error
+/// names the disk's refusal (`LogError::disk_refusal`) when it is read-only or full.
+pub fn probe_writable(dir: &Path) -> Result<(), LogError> {
+    use std::io::Write;
+    let probe = dir.join(format!(".write-check-{}", std::process::id()));
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&probe)?;
+        f.write_all(b"planledger write check\n")?;
+        f.sync_all()
+    })();
+    let removed = std::fs::remove_file(&probe);
+    r.map_err(io(&probe))?;
+    removed.map_err(io(&probe))
+}
+
 /// A copy removed when dropped.
 #[derive(Debug)]
 pub struct TempCopy {

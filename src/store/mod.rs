@@ -16,4 +16,4 @@ pub mod tokens;
 
 pub use bench::holds_ledger;
 pub use ledger::{Ledger, LedgerError};
-pub use log::{CachePos, DEFAULT_CACHE_MB, Faults, Head, LogError, set_cache_mb};
+pub use log::{CachePos, DEFAULT_CACHE_MB, DiskRefusal, Faults, Head, LogError, set_cache_mb};

@@ -129,6 +129,12 @@ impl Problem {
         p
     }
 
+    /// The service cannot take the request now but will (a disk refusing writes): 503 with `Retry-After`.
+    pub fn unavailable(detail: impl Into<String>, retry_after: &'static str) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, None, detail)
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static(retry_after))
+    }
+
     /// The `type` URI: a stable name per status, as the API documents them.
     pub fn type_uri(status: StatusCode) -> String {
         format!("https://planledger.invalid/problems/{}", status.as_u16())
@@ -230,7 +236,19 @@ impl From<LedgerError> for Problem {
                 p.cause = Some(e.to_string());
                 p
             }
+            LedgerError::DiskRefused { .. } => Self::unavailable(e.to_string(), "5"),
             LedgerError::Store(LogError::Exists(_)) => Self::new(StatusCode::CONFLICT, None, e.to_string()),
+            LedgerError::Store(ref l) if l.disk_refusal().is_some() || matches!(l, LogError::Reopening { .. }) => {
+                // A read or a token change that met the disk refusing writes (or sled being reopened after it): the
+                // store is not damaged, and the same request succeeds once the disk takes writes again.
+                let detail = match l.disk_refusal() {
+                    Some(r) => r.explain(std::path::Path::new("the data dir")),
+                    None => e.to_string(),
+                };
+                let mut p = Self::unavailable(detail, "5");
+                p.cause = Some(e.to_string());
+                p
+            }
             LedgerError::Store(_) => Self::internal(e),
             LedgerError::ClockBehind(c) => {
                 // No Retry-After: a retry succeeds only when the clock reaches the last record or the operator gives

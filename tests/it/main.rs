@@ -9,6 +9,7 @@ mod clock;
 mod concurrency;
 mod crash;
 mod damage;
+mod diskfull;
 mod http;
 mod import;
 mod model;

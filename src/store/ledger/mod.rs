@@ -13,8 +13,9 @@ use crate::core::audit::merkle::{self, ProofError};
 use crate::core::audit::{BUNDLE_FORMAT, Bundle, ConsistencyProof, InclusionProof, LedgerHasher, b64, leaf_of};
 use crate::core::domain::{Command, Denied, DomainError, Entity, EventHash, Meta, PlanId, Principal, Seq, State};
 use crate::core::record::{Record, VerifyError};
-use crate::store::log::{Head, Log, LogError};
+use crate::store::log::{DiskRefusal, Head, Log, LogError};
 
+mod settle;
 mod verify;
 mod writer;
 
@@ -178,6 +179,10 @@ pub enum LedgerError {
     /// went back to the last durable state, and a retry may succeed (503 with `Retry-After`).
     #[error("the ledger could not commit (nothing was appended; retry later): {cause}")]
     CommitFailed { cause: String },
+    /// The disk refused the write: it is full, read-only or over quota (503 with `Retry-After`). Nothing of the
+    /// request was appended, and the writer takes writes again by itself once the disk does, without a restart.
+    #[error("{}", .refusal.explain(.path))]
+    DiskRefused { refusal: DiskRefusal, path: std::path::PathBuf },
     /// Storage failed or the stored data is damaged (500; `Exists` is 409).
     #[error(transparent)]
     Store(#[from] LogError),

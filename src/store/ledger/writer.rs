@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
-    AppendRequest, Appended, AppendedEvent, Durable, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared,
-};
+use super::{AppendRequest, Appended, AppendedEvent, Job, LedgerError, LedgerOptions, MAX_BATCH, Monotonic, Shared};
 use crate::core::audit::LedgerHasher;
 use crate::core::audit::merkle::Frontier;
 use crate::core::domain::clock::{ClockBehind, ClockNote, Reading, RecordingClock, stored};
@@ -29,8 +27,11 @@ pub(super) struct Writer {
     last_recorded: Option<DateTime<Utc>>,
     /// The tree's right edge including decided but not yet durable events.
     frontier: Frontier<LedgerHasher>,
+    /// Batches whose commit failed and that are not yet durably taken back out of the store (see `settle.rs`): no
+    /// batch is decided while one is left.
+    pub(super) unsettled: Vec<Batch>,
     /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
-    broken: bool,
+    pub(super) broken: bool,
     stamping: Stamping,
     /// The event count of the last resume point stored (or folded from at open).
     resumed_at: u64,
@@ -129,7 +130,17 @@ impl Writer {
             tracing::warn!(last = %stored(&e.last), wall = %stored(&e.wall), "{e}; appends are refused until \
                     the clock reaches it or the operator accepts dating changes at it");
         }
-        Ok(Self { shared, state, head, last_recorded, frontier, broken: false, stamping, resumed_at })
+        Ok(Self {
+            shared,
+            state,
+            head,
+            last_recorded,
+            frontier,
+            unsettled: Vec::new(),
+            broken: false,
+            stamping,
+            resumed_at,
+        })
     }
 
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -145,11 +156,15 @@ impl Writer {
             if self.broken {
                 break;
             }
-            if self.head.len >= self.resumed_at + RESUME_EVERY {
+            if self.unsettled.is_empty() && self.head.len >= self.resumed_at + RESUME_EVERY {
                 self.store_resume_point();
             }
         }
-        if !self.broken && self.head.len > self.resumed_at {
+        if !self.unsettled.is_empty() && !self.broken {
+            // Closing with a failed batch still in sled's memory: one more try, so that closing does not flush it.
+            let _ = self.settle();
+        }
+        if !self.broken && self.unsettled.is_empty() && self.head.len > self.resumed_at {
             self.store_resume_point();
         }
     }
@@ -182,16 +197,34 @@ impl Writer {
 
     /// Runs a burst of jobs: appends are committed together; an import runs alone, after the appends before it.
     fn process(&mut self, jobs: Vec<Job>) {
+        // A failed batch not yet taken back out: nothing is decided until the store is back at the durable state.
+        if !self.unsettled.is_empty()
+            && let Err(e) = self.settle()
+        {
+            for job in jobs {
+                match job {
+                    Job::Append(_, tx) => drop(tx.send(Err(self.failure(&e)))),
+                    Job::Import(_, tx) => drop(tx.send(Err(self.failure(&e)))),
+                }
+            }
+            return;
+        }
         let mut group = Vec::with_capacity(jobs.len());
         for job in jobs {
             match job {
                 Job::Append(job, reply) => group.push((job, reply)),
                 Job::Import(lines, reply) => {
                     self.process_appends(std::mem::take(&mut group));
-                    // A stopped writer drops the reply: the caller learns `Closed`.
-                    if !self.broken {
-                        drop(reply.send(self.import(lines)));
+                    // A stopped writer drops the reply: the caller learns `Closed`. An append of the burst that failed
+                    // is settled first, as at the start of a burst.
+                    if self.broken {
+                        continue;
                     }
+                    let settled = if self.unsettled.is_empty() { Ok(()) } else { self.settle() };
+                    drop(reply.send(match settled {
+                        Ok(()) => self.import(lines),
+                        Err(e) => Err(self.failure(&e)),
+                    }));
                 }
             }
         }
@@ -217,17 +250,28 @@ impl Writer {
             batch.idempotency.push((k.clone(), serde_json::to_vec(rec).expect("idempotency records serialize")));
         }
         if !batch.entries.is_empty() || !batch.idempotency.is_empty() {
-            let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
-            if let Err(e) = committed {
-                self.recover(&batch, &e);
-                // Every request of the batch was judged against a state that now never was (a refusal too may have
-                // met an earlier request's staged change): all are told to retry, and a retry is judged afresh.
-                let cause = e.to_string();
+            let bytes = batch.entries.iter().map(|e| e.bytes.len()).chain(batch.idempotency.iter().map(|i| i.1.len()));
+            if let Err(e) = self.shared.log.room_for(bytes.map(|n| n as u64).sum()) {
+                // Refused before anything was written: back to the durable state, with nothing to settle.
+                tracing::warn!(error = %e, "a batch is refused: the disk would not take it");
+                self.back_to_durable();
+                self.shared.log.set_refusing(true);
                 for (tx, _) in replies {
-                    drop(tx.send(Err(LedgerError::CommitFailed { cause: cause.clone() })));
+                    drop(tx.send(Err(self.failure(&e))));
                 }
                 return;
             }
+            let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
+            if let Err(e) = committed {
+                self.failed(batch, &e);
+                // Every request of the batch was judged against a state that now never was (a refusal too may have
+                // met an earlier request's staged change): all are told to retry, and a retry is judged afresh.
+                for (tx, _) in replies {
+                    drop(tx.send(Err(self.failure(&e))));
+                }
+                return;
+            }
+            self.shared.log.set_refusing(false);
             self.publish(records, batch.checkpoint.take());
             tracing::debug!(from = first_new, to = self.head.len, "committed");
         }
@@ -265,34 +309,40 @@ impl Writer {
         self.shared.visible.send_replace(self.head.len);
     }
 
-    /// After a failed commit (a full or failing disk): takes the batch back out of the store's trees, where part of
-    /// it may sit undurable, and returns the writer to the durable state, so the next batch is decided against what
-    /// is really stored. Nothing of the batch was acknowledged. The writer stops only if it cannot get back to a
-    /// state it can trust.
-    fn recover(&mut self, batch: &Batch, e: &LogError) {
+    /// After a failed commit (a full or failing disk): returns the writer to the durable state, so the next batch is
+    /// decided against what is really stored, and keeps the batch to take back out of the store's trees (where
+    /// part of it may sit undurable) before anything else is decided. Nothing of the batch was acknowledged.
+    fn failed(&mut self, batch: Batch, e: &LogError) {
         tracing::error!(error = %e, "commit failed; the batch is refused and the writer returns to the durable state");
-        let (state, head, last_recorded, checkpoint) = {
-            let p: &Durable = &self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
-            (p.state.clone(), p.head, p.last_recorded, p.checkpoint.clone())
-        };
-        self.state = state;
-        self.head = head;
-        self.last_recorded = last_recorded;
-        if let Err(e) = self.shared.log.roll_back(batch, head, &checkpoint) {
-            // The trees may still hold the failed batch's entries: appending on top of them could store what was
-            // never acknowledged. Stop writing; reopening checks the store against its head.
-            tracing::error!(error = %e, "cannot take the failed batch back out of the store; the writer stops");
-            self.broken = true;
-            return;
+        self.back_to_durable();
+        self.shared.log.set_refusing(true);
+        self.unsettled.push(batch);
+        // At once, so that a lone failure leaves nothing undurable behind even if no request follows.
+        let _ = self.settle();
+    }
+
+    /// Sets the writer's state, head and last instant back to the durable ones.
+    fn back_to_durable(&mut self) {
+        let p = self.shared.durable.read().unwrap_or_else(|e| e.into_inner());
+        (self.state, self.head, self.last_recorded) = (p.state.clone(), p.head, p.last_recorded);
+    }
+
+    /// What the callers of a batch that could not be committed are told.
+    pub(super) fn failure(&self, e: &LogError) -> LedgerError {
+        match e.disk_refusal() {
+            Some(refusal) => LedgerError::DiskRefused { refusal, path: self.shared.log.dir().to_path_buf() },
+            None => LedgerError::CommitFailed { cause: e.to_string() },
         }
-        match Frontier::load(&self.shared.log, self.head.len) {
-            Ok(f) => self.frontier = f,
-            Err(e) => {
-                // Without a trustworthy right edge no later checkpoint would be right: stop writing.
-                tracing::error!(error = %e, "cannot reload the tree after a failed commit; the writer stops");
-                self.broken = true;
-            }
-        }
+    }
+
+    /// The log, the writer's durable head and the tree's right edge reloaded at it, for `settle`.
+    pub(super) fn reload_frontier(&mut self, head: Head) -> Result<(), LogError> {
+        self.frontier = Frontier::load(&self.shared.log, head.len)?;
+        Ok(())
+    }
+
+    pub(super) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// Adds the tree nodes the batch completes and the signed checkpoint after it.

@@ -43,9 +43,10 @@ impl Log {
             }
             latest.insert(e.plan.as_str(), Some(m.map_or(e.effective, |m| m.max(e.effective))));
         }
+        let t = self.t()?;
         let r: Result<(), TransactionError<()>> =
-            (&self.events, &self.hashes, &self.meta, &self.idem, &self.index, &self.merkle, &self.timeline)
-                .transaction(|(events, hashes, meta, idem, index, merkle, tl)| {
+            (&t.events, &t.hashes, &t.meta, &t.idem, &t.index, &t.merkle, &t.timeline).transaction(
+                |(events, hashes, meta, idem, index, merkle, tl)| {
                     for e in &batch.entries {
                         events.insert(&e.seq.to_be_bytes(), e.bytes.as_slice())?;
                         hashes.insert(&e.seq.to_be_bytes(), &e.hash.0)?;
@@ -71,7 +72,8 @@ impl Log {
                     meta.insert("window", &window)?;
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())
-                });
+                },
+            );
         match r {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(e.into()),
@@ -93,10 +95,11 @@ impl Log {
         Ok(())
     }
 
-    /// Takes a batch whose commit failed back out of every tree and restores the durable head and checkpoint, so
-    /// that nothing of it can later become durable under another batch's fsync. Best effort on the disk: the
-    /// removal is made durable when the disk allows, and until then the trees on disk still end at the old head
-    /// (sled recovers to a prefix of its writes), which open checks.
+    /// Takes a batch whose commit failed back out of every tree, restores the durable head and checkpoint, makes
+    /// that durable, and cuts the record file back to the durable head, so that nothing of the batch can later
+    /// become durable under another batch's fsync. Until this has succeeded the trees on disk may still hold the
+    /// batch (it was never acknowledged), which the open's check of the two copies tolerates: one commit's
+    /// difference.
     pub fn roll_back(&self, batch: &Batch, head: Head, checkpoint: &str) -> Result<(), LogError> {
         // The file may still hold lines of the batch where cutting it back failed: the window says so, and the next
         // open cuts them.
@@ -106,9 +109,10 @@ impl Log {
             batch.entries.iter().filter(|e| (e.seq + 1) % SEGMENT_LEN == 0).map(|e| e.seq / SEGMENT_LEN).collect();
         let mut head_bytes = head.len.to_be_bytes().to_vec();
         head_bytes.extend_from_slice(&head.hash.0);
+        let t = self.t()?;
         let r: Result<(), TransactionError<()>> =
-            (&self.events, &self.hashes, &self.meta, &self.idem, &self.index, &self.merkle, &self.timeline)
-                .transaction(|(events, hashes, meta, idem, index, merkle, tl)| {
+            (&t.events, &t.hashes, &t.meta, &t.idem, &t.index, &t.merkle, &t.timeline).transaction(
+                |(events, hashes, meta, idem, index, merkle, tl)| {
                     for e in &batch.entries {
                         events.remove(&e.seq.to_be_bytes())?;
                         hashes.remove(&e.seq.to_be_bytes())?;
@@ -131,7 +135,8 @@ impl Log {
                     meta.insert("checkpoint", checkpoint.as_bytes())?;
                     meta.insert("head", head_bytes.as_slice())?;
                     Ok::<(), ConflictableTransactionError<()>>(())
-                });
+                },
+            );
         match r {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(e.into()),
@@ -139,10 +144,9 @@ impl Log {
                 return Err(LogError::corrupt(None, "the roll-back transaction aborted"));
             }
         }
-        if let Err(e) = self.sync() {
-            tracing::warn!(error = %e, "the roll-back of a failed commit is not yet durable");
-        }
-        Ok(())
+        drop(t);
+        self.sync()?;
+        self.file.lock().unwrap_or_else(|e| e.into_inner()).cut_back()
     }
 
     /// What is wrong with the derived entries of event `seq` (its entity-index keys, its place on the plan's
@@ -156,14 +160,14 @@ impl Log {
         late: bool,
     ) -> Result<Option<String>, LogError> {
         for k in index_keys {
-            if !self.index.contains_key(index_key(k, seq))? {
+            if !self.t()?.index.contains_key(index_key(k, seq))? {
                 return Ok(Some(format!("the entity index lacks {k}")));
             }
         }
-        if !self.timeline.contains_key(in_force_key(plan, effective, seq))? {
+        if !self.t()?.timeline.contains_key(in_force_key(plan, effective, seq))? {
             return Ok(Some(format!("the in-force timeline of plan {plan} lacks it at {effective}")));
         }
-        match (self.timeline.get(late_key(plan, seq))?, late) {
+        match (self.t()?.timeline.get(late_key(plan, seq))?, late) {
             (None, false) => {}
             (Some(v), true) if v.as_ref() == day_bytes(effective) => {}
             (None, true) => return Ok(Some("it arrived late but is not marked late".into())),
@@ -180,11 +184,11 @@ impl Log {
             Ok(seq_of(&k[at..])? < len)
         };
         let mut index = 0;
-        for r in self.index.iter() {
+        for r in self.t()?.index.iter() {
             index += u64::from(below(&r?.0)?);
         }
         let (mut in_force, mut late) = (0, 0);
-        for r in self.timeline.iter() {
+        for r in self.t()?.timeline.iter() {
             let (k, _) = r?;
             if below(&k)? {
                 match k.first() {
@@ -200,7 +204,7 @@ impl Log {
     /// The latest effective date among the stored events of `plan`.
     fn latest_effective(&self, plan: &str) -> Result<Option<NaiveDate>, LogError> {
         let prefix = timeline_prefix(b'E', plan);
-        match self.timeline.scan_prefix(&prefix).next_back() {
+        match self.t()?.timeline.scan_prefix(&prefix).next_back() {
             None => Ok(None),
             Some(r) => {
                 let (k, _) = r?;
@@ -233,7 +237,7 @@ impl Log {
             None => hi.extend_from_slice(&[0xff; 5]),
         }
         let n = prefix.len();
-        self.timeline.range(lo..hi).map(move |r| {
+        super::entries(self.t().map(|t| t.timeline.range(lo..hi))).map(move |r| {
             let (k, _) = r?;
             if k.len() != n + 12 {
                 return Err(LogError::corrupt(None, "a timeline key has the wrong length"));
@@ -248,7 +252,8 @@ impl Log {
         let prefix = timeline_prefix(b'L', plan);
         let mut hi = prefix.clone();
         hi.extend_from_slice(&[0xff; 9]);
-        self.timeline
+        self.t()?
+            .timeline
             .range(late_key(plan, from)..hi)
             .map(|r| {
                 let (k, v) = r?;
@@ -275,8 +280,8 @@ impl Log {
             }
             *m = (*m).max(r.effective);
         }
-        self.timeline.apply_batch(batch)?;
-        self.meta.insert("timeline", super::TIMELINE_MARK)?;
+        self.t()?.timeline.apply_batch(batch)?;
+        self.t()?.meta.insert("timeline", super::TIMELINE_MARK)?;
         self.sync()
     }
 }

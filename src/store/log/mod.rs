@@ -11,6 +11,7 @@ mod keys;
 mod resume;
 pub mod salvage;
 mod side;
+mod trees;
 mod twin;
 mod undo;
 
@@ -32,6 +33,7 @@ pub(crate) use dir::lock_dir;
 use dir::set_aside_unfinished_snapshots;
 pub use keys::CachePos;
 use keys::{index_key, node_key, seq_of};
+pub use trees::DiskRefusal;
 
 /// The key file in the data dir: the signed-note private key, readable by its owner only.
 pub(crate) const KEY_FILE: &str = "checkpoint.key";
@@ -53,6 +55,10 @@ pub enum LogError {
     Corruption { seq: Option<u64>, what: String },
     #[error("the signing key in {path}: {source}")]
     Key { path: PathBuf, source: NoteError },
+    /// sled is being opened again after a write failed, or the last try failed (the disk still refused): a read
+    /// or write tried again in a moment may succeed.
+    #[error("the store in {path} is being reopened after a failed write; retry in a moment")]
+    Reopening { path: PathBuf, refusal: Option<DiskRefusal> },
     #[error("a ledger already exists in {0}")]
     Exists(PathBuf),
     /// The record file and sled disagree, or the record file is damaged: nothing is served or signed until
@@ -115,6 +121,8 @@ pub struct Faults {
     fail_commits: AtomicU64,
     /// Commits to let through before the failures begin.
     pass_commits: AtomicU64,
+    /// Commits go ahead whatever the free space, so that sled itself meets a full disk.
+    ignore_room: std::sync::atomic::AtomicBool,
 }
 
 impl Faults {
@@ -128,6 +136,11 @@ impl Faults {
         self.fail_commits.store(n, Ordering::SeqCst);
     }
 
+    /// Lets commits go ahead on a disk without the room the writer keeps, so that sled itself meets it being full.
+    pub fn ignore_room(&self) {
+        self.ignore_room.store(true, Ordering::SeqCst);
+    }
+
     /// Whether this commit is to fail; counts one failure off.
     fn take(&self) -> bool {
         if self.pass_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
@@ -138,22 +151,9 @@ impl Faults {
 }
 
 pub struct Log {
-    db: sled::Db,
-    events: sled::Tree,
-    hashes: sled::Tree,
-    meta: sled::Tree,
-    idem: sled::Tree,
-    index: sled::Tree,
-    merkle: sled::Tree,
-    timeline: sled::Tree,
-    cache: sled::Tree,
-    /// API tokens: the BLAKE3 hash of the secret → the token's record. Not part of the hashed log: who may write is
-    /// access control, while what was written names its actor in every event.
-    tokens: sled::Tree,
+    /// sled's handle and trees, swapped whole when sled is reopened after an I/O error (`trees.rs`).
+    slot: trees::Slot,
     signer: NoteSigner,
-    /// The sled data file, kept open to fsync it: sled's own flush uses sync_file_range, which does not survive
-    /// power loss on all hardware.
-    data_file: File,
     /// The second copy of every record, appended by the writer's commits only.
     file: std::sync::Mutex<file::RecordFile>,
     /// Held for the log's lifetime: one process at a time opens the data dir (sled's own lock comes too late to
@@ -181,14 +181,19 @@ pub fn set_cache_mb(mb: u64) {
     CACHE_MB.store(mb.max(1), std::sync::atomic::Ordering::Relaxed);
 }
 
+/// How the log opens sled in `path`: with the page cache set (`set_cache_mb`), and without sled's periodic
+/// background flusher, since every commit flushes and fsyncs itself.
+pub(super) fn sled_config(path: &Path) -> sled::Config {
+    let cache = CACHE_MB.load(std::sync::atomic::Ordering::Relaxed).saturating_mul(1 << 20);
+    sled::Config::new().path(path).flush_every_ms(None).cache_capacity(cache)
+}
+
 /// Opens sled, waiting up to ten seconds for its file lock: a handle closed a moment ago (by this process or a
 /// command that just exited) can hold the lock while sled finishes shutting down.
 pub(crate) fn open_with_retry(path: &Path) -> Result<sled::Db, LogError> {
     let mut tries = 0;
-    let cache = CACHE_MB.load(std::sync::atomic::Ordering::Relaxed).saturating_mul(1 << 20);
     loop {
-        // Every commit flushes and fsyncs itself, so sled's periodic background flusher is not needed.
-        match sled::Config::new().path(path).flush_every_ms(None).cache_capacity(cache).open() {
+        match sled_config(path).open() {
             // sled reports a held lock as an `Other` error carrying this text.
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && tries < 200 => {
                 tries += 1;
@@ -252,29 +257,15 @@ impl Log {
         let signer = if key_path.exists() { load_key(&key_path)? } else { create_key(&key_path, None)? };
         let lock = lock_dir(dir)?;
         set_aside_unfinished_snapshots(dir)?;
-        let db = open_with_retry(&dir.join("sled"))?;
-        let data_path = dir.join("sled").join("db");
-        let data_file = File::open(&data_path).map_err(io(&data_path))?;
         let log = Self {
-            events: db.open_tree("events")?,
-            hashes: db.open_tree("hashes")?,
-            meta: db.open_tree("meta")?,
-            idem: db.open_tree("idempotency")?,
-            index: db.open_tree("index")?,
-            merkle: db.open_tree("merkle")?,
-            timeline: db.open_tree("timeline")?,
-            // The tree keeps its first name so that existing data dirs open unchanged.
-            cache: db.open_tree("snapshots")?,
-            tokens: db.open_tree("tokens")?,
+            slot: trees::Slot::new(trees::Trees::open(dir, true)?),
             signer,
-            db,
-            data_file,
             file: std::sync::Mutex::new(file::RecordFile::unopened(dir)),
             _lock: lock,
             dir: dir.to_path_buf(),
             faults: None,
         };
-        match log.meta.get("store")? {
+        match log.t()?.meta.get("store")? {
             Some(v) if v.as_ref() == STORE_VERSION => {}
             Some(v) => {
                 return Err(LogError::corrupt(
@@ -282,28 +273,28 @@ impl Log {
                     format!("unknown store version {:?}", String::from_utf8_lossy(&v)),
                 ));
             }
-            None if log.events.is_empty() => {
+            None if log.t()?.events.is_empty() => {
                 if dir.join(file::RECORDS_DIR).exists() && file::scan(dir)?.len() > 0 {
                     return Err(LogError::Mismatch {
                         what: "sled holds no events but the record file does: sled was lost".into(),
                     });
                 }
                 file::RecordFile::create(dir)?;
-                log.meta.insert("store", STORE_VERSION)?;
-                log.meta.insert("merkle", MERKLE_MARK)?;
-                log.meta.insert("timeline", TIMELINE_MARK)?;
-                log.meta.insert("records", twin::RECORDS_MARK)?;
+                log.t()?.meta.insert("store", STORE_VERSION)?;
+                log.t()?.meta.insert("merkle", MERKLE_MARK)?;
+                log.t()?.meta.insert("timeline", TIMELINE_MARK)?;
+                log.t()?.meta.insert("records", twin::RECORDS_MARK)?;
                 log.sync()?;
             }
             None => return Err(LogError::corrupt(None, "events are stored but the store version is missing")),
         }
         log.finish_interrupted_import()?;
         log.check_head()?;
-        if log.meta.get("merkle")?.is_none() {
+        if log.t()?.meta.get("merkle")?.is_none() {
             log.build_tree()?;
         }
         log.check_tree()?;
-        if log.meta.get("timeline")?.is_none() {
+        if log.t()?.meta.get("timeline")?.is_none() {
             log.build_timeline()?;
         }
         let rf = log.reconcile()?;
@@ -326,13 +317,13 @@ impl Log {
                 pending += 1;
             });
             if pending >= 65_536 {
-                self.merkle.apply_batch(std::mem::take(&mut batch))?;
+                self.t()?.merkle.apply_batch(std::mem::take(&mut batch))?;
                 pending = 0;
             }
         }
-        self.merkle.apply_batch(batch)?;
-        self.meta.insert("merkle", MERKLE_MARK)?;
-        self.meta.remove("checkpoint")?;
+        self.t()?.merkle.apply_batch(batch)?;
+        self.t()?.meta.insert("merkle", MERKLE_MARK)?;
+        self.t()?.meta.remove("checkpoint")?;
         self.sync()
     }
 
@@ -344,10 +335,10 @@ impl Log {
             return Err(LogError::corrupt(Some(head.len - 1), "the tree's last leaf is not the leaf of the head"));
         }
         let root = Frontier::<LedgerHasher>::load(self, head.len)?.root();
-        match self.meta.get("checkpoint")? {
+        match self.t()?.meta.get("checkpoint")? {
             None => {
                 let note = self.sign_checkpoint(head.len, root)?;
-                self.meta.insert("checkpoint", note.as_bytes())?;
+                self.t()?.meta.insert("checkpoint", note.as_bytes())?;
                 self.sync()
             }
             Some(note) => {
@@ -382,7 +373,7 @@ impl Log {
 
     /// The latest stored checkpoint note.
     pub fn checkpoint(&self) -> Result<String, LogError> {
-        let v = self.meta.get("checkpoint")?.ok_or_else(|| LogError::corrupt(None, "no checkpoint is stored"))?;
+        let v = self.t()?.meta.get("checkpoint")?.ok_or_else(|| LogError::corrupt(None, "no checkpoint is stored"))?;
         String::from_utf8(v.to_vec()).map_err(|_| LogError::corrupt(None, "the stored checkpoint is not UTF-8"))
     }
 
@@ -401,7 +392,7 @@ impl Log {
 
     fn check_head(&self) -> Result<(), LogError> {
         let head = self.head()?;
-        let last = self.events.last()?;
+        let last = self.t()?.events.last()?;
         match (head.len, last) {
             (0, None) => Ok(()),
             (0, Some((k, _))) => {
@@ -431,7 +422,7 @@ impl Log {
 
     /// The recorded head.
     pub fn head(&self) -> Result<Head, LogError> {
-        match self.meta.get("head")? {
+        match self.t()?.meta.get("head")? {
             None => Ok(Head { len: 0, hash: EventHash::ZERO }),
             Some(v) if v.len() == 40 => {
                 let len = u64::from_be_bytes(v[..8].try_into().map_err(|_| LogError::corrupt(None, "bad head"))?);
@@ -445,7 +436,7 @@ impl Log {
 
     /// The stored bytes of event `seq`.
     pub fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, LogError> {
-        Ok(self.events.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
+        Ok(self.t()?.events.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
     }
 
     /// Event `seq`, decoded; a stored event that is missing or does not decode is corruption.
@@ -464,7 +455,7 @@ impl Log {
 
     /// The hash recorded for `seq` when it was appended.
     pub fn stored_hash(&self, seq: u64) -> Result<Option<EventHash>, LogError> {
-        match self.hashes.get(seq.to_be_bytes())? {
+        match self.t()?.hashes.get(seq.to_be_bytes())? {
             None => Ok(None),
             Some(v) => {
                 let arr: [u8; 32] =
@@ -476,7 +467,7 @@ impl Log {
 
     /// Events with `from <= seq < to`, in order.
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), LogError>> + '_ {
-        self.events.range(from.to_be_bytes()..to.to_be_bytes()).map(|r| {
+        entries(self.t().map(|t| t.events.range(from.to_be_bytes()..to.to_be_bytes()))).map(|r| {
             let (k, v) = r?;
             Ok((seq_of(&k)?, v))
         })
@@ -486,7 +477,8 @@ impl Log {
     pub fn indexed(&self, entity: &Entity) -> Result<Vec<u64>, LogError> {
         let mut prefix = entity.key().into_bytes();
         prefix.push(0);
-        self.index
+        self.t()?
+            .index
             .scan_prefix(&prefix)
             .map(|r| {
                 let (k, _) = r?;
@@ -500,21 +492,33 @@ impl Log {
         let entity = Entity::Plan(plan.clone()).key();
         let prefix_len = entity.len() + 1;
         let (lo, hi) = (index_key(&entity, from), index_key(&entity, to));
-        self.index.range(lo..hi).map(move |r| {
+        entries(self.t().map(|t| t.index.range(lo..hi))).map(move |r| {
             let (k, _) = r?;
             seq_of(&k[prefix_len..])
         })
     }
 
     pub fn idempotency(&self, key: &str) -> Result<Option<Vec<u8>>, LogError> {
-        Ok(self.idem.get(key.as_bytes())?.map(|v| v.to_vec()))
+        Ok(self.t()?.idem.get(key.as_bytes())?.map(|v| v.to_vec()))
     }
 
     pub(crate) fn sync(&self) -> Result<(), LogError> {
-        self.db.flush()?;
+        let t = self.t()?;
+        t.db.flush()?;
         let p = self.dir.join("sled").join("db");
-        self.data_file.sync_all().map_err(io(&p))
+        t.data_file.sync_all().map_err(io(&p))
     }
+}
+
+/// The entries a read of one tree walks, or the one error that kept it from starting.
+fn entries(
+    iter: Result<sled::Iter, LogError>,
+) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), LogError>> + use<> {
+    let (iter, failed) = match iter {
+        Ok(i) => (Some(i), None),
+        Err(e) => (None, Some(e)),
+    };
+    failed.map(Err).into_iter().chain(iter.into_iter().flatten().map(|r| r.map_err(LogError::from)))
 }
 
 /// Decodes stored event `seq`: the one place a stored record that does not decode becomes a `Corruption`.
@@ -525,7 +529,7 @@ pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Record, LogError> {
 impl NodeSource<TreeHash> for Log {
     type Error = LogError;
     fn node(&self, id: NodeId) -> Result<TreeHash, LogError> {
-        match self.merkle.get(node_key(id))? {
+        match self.t()?.merkle.get(node_key(id))? {
             Some(v) => v.as_ref().try_into().map_err(|_| {
                 LogError::corrupt(None, format!("tree node ({}, {}) is not 32 bytes", id.level, id.index))
             }),

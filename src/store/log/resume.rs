@@ -52,14 +52,14 @@ impl Log {
         out.extend_from_slice(&at.hash.0);
         out.extend_from_slice(blake3::hash(&body).as_bytes());
         out.extend_from_slice(&body);
-        self.meta.insert(KEY, out)?;
+        self.t()?.meta.insert(KEY, out)?;
         Ok(())
     }
 
     /// The resume point, if one is stored and usable for a ledger whose head is `head`: written by this build,
     /// intact, taken at an event the ledger still has, with the hash it has. Why one is not used is logged.
     pub fn resume_point(&self, head: Head) -> Result<Option<Resume>, LogError> {
-        let Some(bytes) = self.meta.get(KEY)? else { return Ok(None) };
+        let Some(bytes) = self.t()?.meta.get(KEY)? else { return Ok(None) };
         match self.check_resume(&bytes, head)? {
             Ok(r) => Ok(Some(r)),
             Err(why) => {

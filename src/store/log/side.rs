@@ -9,7 +9,7 @@ impl Log {
     pub fn cache_floor(&self, plan: &str, pos: CachePos) -> Result<Option<(CachePos, Vec<u8>)>, LogError> {
         let prefix = cache_prefix(plan, pos);
         let upto = cache_key(plan, pos);
-        match self.cache.range(prefix.as_slice()..=upto.as_slice()).next_back() {
+        match self.t()?.cache.range(prefix.as_slice()..=upto.as_slice()).next_back() {
             None => Ok(None),
             Some(r) => {
                 let (k, v) = r?;
@@ -31,14 +31,15 @@ impl Log {
     /// Stores a cached state. Not made durable on its own: the cache may lose recent entries in a crash, and is
     /// refilled from the log when it does.
     pub fn cache_put(&self, plan: &str, pos: CachePos, bytes: &[u8]) -> Result<(), LogError> {
-        self.cache.insert(cache_key(plan, pos), bytes)?;
+        self.readers_may_write(bytes.len() as u64)?;
+        self.t()?.cache.insert(cache_key(plan, pos), bytes)?;
         Ok(())
     }
 
     /// Number of cached states of `plan` on `axis`'s axis.
     pub fn cache_count(&self, plan: &str, axis: CachePos) -> Result<u64, LogError> {
         let mut n = 0;
-        for r in self.cache.scan_prefix(cache_prefix(plan, axis)) {
+        for r in self.t()?.cache.scan_prefix(cache_prefix(plan, axis)) {
             r?;
             n += 1;
         }
@@ -48,7 +49,8 @@ impl Log {
     /// Positions of the cached states of `plan` on `axis`'s axis, in order.
     pub fn cache_positions(&self, plan: &str, axis: CachePos) -> Result<Vec<CachePos>, LogError> {
         let prefix = cache_prefix(plan, axis);
-        self.cache
+        self.t()?
+            .cache
             .scan_prefix(&prefix)
             .map(|r| {
                 let (k, _) = r?;
@@ -66,7 +68,7 @@ impl Log {
 
     /// Whether every cached state of `plan` on `axis`'s axis passes `intact`, read in one scan.
     pub fn cache_all(&self, plan: &str, axis: CachePos, intact: impl Fn(&[u8]) -> bool) -> Result<bool, LogError> {
-        for r in self.cache.scan_prefix(cache_prefix(plan, axis)) {
+        for r in self.t()?.cache.scan_prefix(cache_prefix(plan, axis)) {
             if !intact(&r?.1) {
                 return Ok(false);
             }
@@ -76,27 +78,28 @@ impl Log {
 
     /// The cached state of `plan` at exactly `pos`.
     pub fn cache_at(&self, plan: &str, pos: CachePos) -> Result<Option<Vec<u8>>, LogError> {
-        Ok(self.cache.get(cache_key(plan, pos))?.map(|v| v.to_vec()))
+        Ok(self.t()?.cache.get(cache_key(plan, pos))?.map(|v| v.to_vec()))
     }
 
     /// Drops every cached state of `plan` on `axis`'s axis.
     pub fn cache_clear_axis(&self, plan: &str, axis: CachePos) -> Result<(), LogError> {
         let mut batch = sled::Batch::default();
-        for r in self.cache.scan_prefix(cache_prefix(plan, axis)) {
+        for r in self.t()?.cache.scan_prefix(cache_prefix(plan, axis)) {
             batch.remove(r?.0);
         }
-        self.cache.apply_batch(batch)?;
+        self.t()?.cache.apply_batch(batch)?;
         Ok(())
     }
 
     pub fn cache_remove(&self, plan: &str, pos: CachePos) -> Result<(), LogError> {
-        self.cache.remove(cache_key(plan, pos))?;
+        self.readers_may_write(0)?;
+        self.t()?.cache.remove(cache_key(plan, pos))?;
         Ok(())
     }
 
     /// Drops every cache entry.
     pub fn cache_clear(&self) -> Result<(), LogError> {
-        self.cache.clear()?;
+        self.t()?.cache.clear()?;
         self.sync()
     }
 
@@ -104,7 +107,7 @@ impl Log {
     pub fn cache_stats(&self) -> Result<(u64, u64), LogError> {
         let mut n = 0u64;
         let mut bytes = 0u64;
-        for r in self.cache.iter() {
+        for r in self.t()?.cache.iter() {
             let (k, v) = r?;
             n += 1;
             bytes += (k.len() + v.len()) as u64;
@@ -114,13 +117,13 @@ impl Log {
 
     /// The token record stored under a secret's hash.
     pub fn token(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, LogError> {
-        Ok(self.tokens.get(hash)?.map(|v| v.to_vec()))
+        Ok(self.t()?.tokens.get(hash)?.map(|v| v.to_vec()))
     }
 
     /// Every token record, by hash.
     pub fn tokens(&self) -> Result<Vec<TokenEntry>, LogError> {
         let mut out = Vec::new();
-        for r in self.tokens.iter() {
+        for r in self.t()?.tokens.iter() {
             let (k, v) = r?;
             let hash: [u8; 32] =
                 k.as_ref().try_into().map_err(|_| LogError::corrupt(None, "a token key is not a 32-byte hash"))?;
@@ -132,7 +135,7 @@ impl Log {
     /// Stores a token record under its hash and makes it durable. `expected` is the record the caller read (`None`:
     /// no record yet); another one refuses the write with `Ok(false)`, so two concurrent changes cannot both win.
     pub fn token_put(&self, hash: &[u8; 32], expected: Option<&[u8]>, record: &[u8]) -> Result<bool, LogError> {
-        if self.tokens.compare_and_swap(hash, expected, Some(record))?.is_err() {
+        if self.t()?.tokens.compare_and_swap(hash, expected, Some(record))?.is_err() {
             return Ok(false);
         }
         self.sync()?;
@@ -144,10 +147,10 @@ impl Log {
     /// Stores tokens and idempotency records carried over from a damaged store by `repair`, and makes them durable.
     pub fn put_carried(&self, tokens: &[TokenEntry], idempotency: &[(Vec<u8>, Vec<u8>)]) -> Result<(), LogError> {
         for (hash, record) in tokens {
-            self.tokens.insert(hash, record.as_slice())?;
+            self.t()?.tokens.insert(hash, record.as_slice())?;
         }
         for (k, v) in idempotency {
-            self.idem.insert(k.as_slice(), v.as_slice())?;
+            self.t()?.idem.insert(k.as_slice(), v.as_slice())?;
         }
         self.sync()
     }

@@ -39,7 +39,7 @@ fn mismatch(what: String) -> LogError {
 
 impl Log {
     fn window(&self, len: u64) -> Result<(u64, u64), LogError> {
-        match self.meta.get("window")? {
+        match self.t()?.meta.get("window")? {
             None => Ok((len, len)),
             Some(v) if v.len() == 16 => {
                 let (a, b) = v.split_at(8);
@@ -54,7 +54,7 @@ impl Log {
     }
 
     pub(super) fn seal(&self, index: u64) -> Result<Option<(u64, [u8; 32])>, LogError> {
-        match self.meta.get(seal_key(index))? {
+        match self.t()?.meta.get(seal_key(index))? {
             None => Ok(None),
             Some(v) if v.len() == 40 => {
                 let mut d = [0u8; 32];
@@ -87,7 +87,7 @@ impl Log {
     /// Checks the record file against sled and returns the writer's handle on it (see the module comment).
     pub(super) fn reconcile(&self) -> Result<RecordFile, LogError> {
         let head = self.head()?;
-        if self.meta.get("records")?.is_none() {
+        if self.t()?.meta.get("records")?.is_none() {
             return self.build_record_file(head.len);
         }
         let dir = self.dir.clone();
@@ -223,7 +223,7 @@ impl Log {
                         )));
                     }
                     None => {
-                        self.meta.insert(seal_key(s.index), seal_value(&s))?;
+                        self.t()?.meta.insert(seal_key(s.index), seal_value(&s))?;
                     }
                 }
             }
@@ -243,8 +243,8 @@ impl Log {
         tracing::info!(events = n, "writing the record file of an older store");
         let mut rf = RecordFile::create(&self.dir)?;
         self.copy_to_file(&mut rf, n)?;
-        self.meta.insert("window", &window_value(n, n))?;
-        self.meta.insert("records", RECORDS_MARK)?;
+        self.t()?.meta.insert("window", &window_value(n, n))?;
+        self.t()?.meta.insert("records", RECORDS_MARK)?;
         self.sync()?;
         Ok(rf)
     }

@@ -29,19 +29,19 @@ impl Log {
         let mut v = head.len.to_be_bytes().to_vec();
         v.extend_from_slice(&head.hash.0);
         v.extend_from_slice(checkpoint.as_bytes());
-        self.meta.insert(IMPORT_MARK, v)?;
+        self.t()?.meta.insert(IMPORT_MARK, v)?;
         self.sync()
     }
 
     /// The import landed whole: its mark goes, durably, before the import is acknowledged.
     pub fn end_import(&self) -> Result<(), LogError> {
-        self.meta.remove(IMPORT_MARK)?;
+        self.t()?.meta.remove(IMPORT_MARK)?;
         self.sync()
     }
 
     /// The head and checkpoint an unfinished import started from, if one is marked.
     fn import_mark(&self) -> Result<Option<(Head, String)>, LogError> {
-        let Some(v) = self.meta.get(IMPORT_MARK)? else { return Ok(None) };
+        let Some(v) = self.t()?.meta.get(IMPORT_MARK)? else { return Ok(None) };
         let bad = || LogError::corrupt(None, "the mark of an unfinished import is damaged");
         if v.len() < 40 {
             return Err(bad());
@@ -68,7 +68,7 @@ impl Log {
     /// Takes every event from `to.len` on back out of sled (events, hashes, derived entries, tree nodes, seals)
     /// and the record file, restores `to` as the head with its `checkpoint`, and removes the import mark.
     pub fn cut_back_to(&self, to: Head, checkpoint: &str) -> Result<(), LogError> {
-        let end = match self.events.last()? {
+        let end = match self.t()?.events.last()? {
             Some((k, _)) => (seq_of(&k)? + 1).max(self.head()?.len),
             None => self.head()?.len,
         };
@@ -80,7 +80,7 @@ impl Log {
                 nodes.remove(&node_key(NodeId { level, index }));
             }
         }
-        self.merkle.apply_batch(nodes)?;
+        self.t()?.merkle.apply_batch(nodes)?;
         let mut meta = sled::Batch::default();
         for index in to.len / SEGMENT_LEN..=end / SEGMENT_LEN {
             meta.remove(seal_key(index));
@@ -90,7 +90,7 @@ impl Log {
         meta.insert(&b"window"[..], &window_value(to.len, to.len)[..]);
         meta.insert(&b"checkpoint"[..], checkpoint.as_bytes());
         meta.insert(&b"head"[..], head_bytes);
-        self.meta.apply_batch(meta)?;
+        self.t()?.meta.apply_batch(meta)?;
         self.sync()?;
         // The copy of the checkpoint beside the segments may be signed for the import's events: it goes back too,
         // or the next open would take the cut for lost events.
@@ -102,8 +102,9 @@ impl Log {
     /// Removes the events from `from` on with their hashes and derived entries, a chunk per transaction.
     fn remove_events_from(&self, from: u64) -> Result<(), LogError> {
         loop {
+            let t = self.t()?;
             let mut chunk = Vec::with_capacity(CUT_CHUNK);
-            for item in self.events.range(from.to_be_bytes()..).take(CUT_CHUNK) {
+            for item in t.events.range(from.to_be_bytes()..).take(CUT_CHUNK) {
                 let (k, bytes) = item?;
                 let seq = seq_of(&k)?;
                 let r = decode(seq, &bytes)?;
@@ -112,8 +113,8 @@ impl Log {
             if chunk.is_empty() {
                 return Ok(());
             }
-            let r: Result<(), TransactionError<()>> = (&self.events, &self.hashes, &self.index, &self.timeline)
-                .transaction(|(events, hashes, index, tl)| {
+            let r: Result<(), TransactionError<()>> =
+                (&t.events, &t.hashes, &t.index, &t.timeline).transaction(|(events, hashes, index, tl)| {
                     for (seq, keys, plan, effective) in &chunk {
                         for k in keys {
                             index.remove(index_key(k, *seq))?;

@@ -8,7 +8,7 @@ use crate::core::audit::merkle::Frontier;
 use crate::core::domain::Seq;
 use crate::core::record::ChainVerifier;
 use crate::store::ledger::{ImportLines, LedgerError};
-use crate::store::log::{Batch, Entry, Head, LogError};
+use crate::store::log::{Batch, Entry, Head};
 
 /// Events per commit of an import: sled's transaction holds a chunk's writes in memory (tens of KB per event with
 /// its index, timeline and tree entries), so this bounds an import's memory whatever the file's size.
@@ -32,7 +32,8 @@ impl Writer {
         let mut marked = false;
         let mut checkpoint = None;
         let r = self.import_chunks(&mut lines, &mut v, &start, &mut marked, &mut checkpoint);
-        let r = r.and_then(|()| if marked { self.shared.log.end_import().map_err(committing) } else { Ok(()) });
+        let r =
+            r.and_then(|()| if marked { self.shared.log.end_import().map_err(|e| self.failure(&e)) } else { Ok(()) });
         if let Err(e) = r {
             if marked {
                 self.cut_back(&start);
@@ -77,12 +78,17 @@ impl Writer {
                 });
             }
             let Some(last) = batch.entries.last() else { return Ok(()) };
+            // A disk without room refuses the chunk before anything of it is written, so that cutting the import
+            // back still has room to write.
+            let bytes = batch.entries.iter().map(|e| e.bytes.len() as u64).sum();
+            self.shared.log.room_for(bytes).map_err(|e| self.failure(&e))?;
             if !*marked {
-                self.shared.log.begin_import(start.head, &start.checkpoint).map_err(committing)?;
+                self.shared.log.begin_import(start.head, &start.checkpoint).map_err(|e| self.failure(&e))?;
                 *marked = true;
             }
             self.head = Head { len: last.seq + 1, hash: last.hash };
-            self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head)).map_err(committing)?;
+            let committed = self.seal(&mut batch).and_then(|()| self.shared.log.commit(&batch, self.head));
+            committed.map_err(|e| self.failure(&e))?;
             *checkpoint = batch.checkpoint.take();
         }
     }
@@ -104,9 +110,4 @@ impl Writer {
             }
         }
     }
-}
-
-/// A storage failure during an import: nothing of it was appended.
-fn committing(e: LogError) -> LedgerError {
-    LedgerError::CommitFailed { cause: e.to_string() }
 }
