@@ -24,14 +24,26 @@ pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
         let local = listener.local_addr().context("the bound address")?;
         // Before the URL is printed: whoever reads it may signal at once.
         let shutdown = planledger::web::shutdown_signal().context("installing the signal handlers")?;
-        outln!(
+        announce(format_args!(
             "planledger serves {} on http://{local}/ (the portal; the API is under http://{local}/api/)",
             data.display()
-        );
-        outln!("the command line reaches this ledger while it runs: `planledger --data {} <command>`", data.display());
+        ));
+        announce(format_args!(
+            "the command line reaches this ledger while it runs: `planledger --data {} <command>`",
+            data.display()
+        ));
         planledger::web::serve(ledger, listener, shutdown).await.context("serving")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Prints a line of what the server says at start. Unlike a command's output, a server's is only a notice: if
+/// whoever started it has closed standard output, the server goes on serving instead of ending as a closed pipe
+/// ends a command.
+fn announce(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{args}").and_then(|()| out.flush());
 }
 
 /// Refuses to serve a data dir on a disk that takes no writes (exit 75), before anything in it is touched.

@@ -189,3 +189,37 @@ fn seed_ledger_files_rebuild_identically() {
     // Five ledger files and the five seed snapshots.
     assert_eq!(String::from_utf8_lossy(&o.stdout).matches("same ").count(), 10);
 }
+
+#[test]
+fn regression_serve_ended_when_its_stdout_was_closed() {
+    // Postmortem: `serve` printed a second line after its URL; a caller that read the URL and closed the pipe made
+    // that print fail, and the server ended with exit 141 as a command with a closed stdout does.
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["serve", "--addr", "127.0.0.1:0", "--seeds", "events/seeds.toml", "--data"])
+        .arg(dir.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let host = loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve printed no URL");
+        if let Some(u) = line.split_whitespace().find_map(|w| w.strip_prefix("http://")) {
+            break u.split('/').next().unwrap().to_string();
+        }
+    };
+    drop(out);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "serve ended when its stdout was closed");
+    let mut s = std::net::TcpStream::connect(&host).unwrap();
+    s.write_all(format!("GET /api/plans HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -71,10 +71,10 @@ fn an_import_whose_commit_fails_part_way_leaves_the_ledger_as_it_was() {
     let faults = Arc::new(Faults::default());
     let l =
         Ledger::open_with(&data, LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() }).unwrap();
-    // Two chunks are committed, the third fails as a full disk does.
+    // Two chunks are committed, the third fails as a full disk does (the injected fault is a full disk).
     faults.fail_commits_after(2, 1);
     let e = l.import_blocking(lines.clone()).unwrap_err();
-    assert!(matches!(e, LedgerError::CommitFailed { .. }), "{e:?}");
+    assert!(matches!(e, LedgerError::DiskRefused { .. }), "{e:?}");
     assert_eq!(l.head().len, 0);
     assert!(l.read().state.plans.is_empty(), "the writer went back to where the import began");
     assert_eq!(l.import_blocking(lines).unwrap().len, EVENTS, "a retry lands whole");
