@@ -9,6 +9,7 @@ mod clock;
 mod concurrency;
 mod crash;
 mod damage;
+mod fuzz;
 mod http;
 mod model;
 mod portal;
