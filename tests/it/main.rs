@@ -10,6 +10,7 @@ mod concurrency;
 mod crash;
 mod damage;
 mod diskfull;
+mod fuzz;
 mod http;
 mod import;
 mod model;

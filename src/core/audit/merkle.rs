@@ -186,7 +186,8 @@ fn digests<H: TreeHasher, B: AsRef<[u8]>>(proof: &[B]) -> Result<Vec<H::Digest>,
 /// Number of hashes in the inclusion proof of `index` in a tree of `size` leaves (index < size).
 pub fn inclusion_proof_len(index: u64, size: u64) -> usize {
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    // `inner` is 64 when the sizes differ in the top bit; a shift by 64 leaves nothing (and `>>` would overflow).
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
 
@@ -196,7 +197,7 @@ pub fn consistency_proof_len(m: u64, n: u64) -> usize {
     let index = (m - 1) >> level;
     let last = (n - 1) >> level;
     let inner = 64 - (index ^ last).leading_zeros();
-    let border = (index >> inner).count_ones();
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     // When m is a power of two the first tree's root is a node of the proof path and is not sent.
     let first_sent = if index == 0 { 0 } else { 1 };
     (inner + border) as usize + first_sent

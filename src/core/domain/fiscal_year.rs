@@ -16,7 +16,8 @@ pub const MAX_YEAR: u16 = 2200;
 
 /// An era and the Western year of its first year. `last` bounds the era-years accepted: eras that ended before any
 /// plan could name their future years are closed at their real end; 平成 stays open because plans written before
-/// 2019 name 平成32年度 (2020) and later.
+/// 2019 name 平成32年度 (2020) and later; 令和, the era now, reaches `MAX_YEAR`, so that every year's era label reads
+/// back.
 struct Era {
     name: &'static str,
     abbrev: char,
@@ -29,7 +30,7 @@ const ERAS: [Era; 5] = [
     Era { name: "大正", abbrev: 'T', first: 1912, last: 15 },
     Era { name: "昭和", abbrev: 'S', first: 1926, last: 64 },
     Era { name: "平成", abbrev: 'H', first: 1989, last: 99 },
-    Era { name: "令和", abbrev: 'R', first: 2019, last: 99 },
+    Era { name: "令和", abbrev: 'R', first: 2019, last: MAX_YEAR - 2019 + 1 },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

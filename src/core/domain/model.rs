@@ -82,9 +82,11 @@ pub struct Actor {
     pub department: String,
 }
 
-/// A labelled text of a node, such as 現況（平成27年度末見込み） or 必要事業量.
+/// A labelled text of a node, such as 現況（平成27年度末見込み） or 必要事業量. Unknown fields are refused, as in
+/// the bodies and plan tables that carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "web", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Detail {
     pub label: String,
     pub text: String,

@@ -1,7 +1,7 @@
 //! Japan's calendar: the plans' fiscal years and effective dates are Japanese dates, so "today" and the date of a
 //! recorded instant are read in Japan Standard Time (UTC+9, no daylight saving), never as UTC dates.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 
 /// Japan Standard Time's offset from UTC, in seconds.
 const JST_OFFSET: i32 = 9 * 3600;
@@ -46,12 +46,17 @@ pub fn instant_problem(s: &str) -> Option<&'static str> {
     None
 }
 
-/// An input instant: RFC 3339 with a four-digit year and no leap second, as UTC.
+/// An input instant: RFC 3339 with a four-digit year and no leap second, as UTC. Its year in UTC must be one of
+/// 0000–9999 too: an offset can carry `0000-01-01T00:00:00+09:00` into the year -1, which no record can store.
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, &'static str> {
     if let Some(p) = instant_problem(s) {
         return Err(p);
     }
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| "is not an RFC 3339 instant")
+    let t = DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| "is not an RFC 3339 instant")?;
+    if !(0..=9999).contains(&t.year()) {
+        return Err("falls outside the years 0000–9999 once taken to UTC, which the ledger cannot record");
+    }
+    Ok(t)
 }
 
 /// A stored instant: exactly `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 ASCII characters), no leap second.

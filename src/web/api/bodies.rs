@@ -86,6 +86,12 @@ pub fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
             (".", None) => "body".to_string(),
             (p, None) => p.to_string(),
         };
+        // An empty key (`{"": 1}`) would leave no name at all, or the object's name with a dot after it: name the
+        // object the key is in, or the body.
+        let field = match field.trim_end_matches('.') {
+            "" => "body".to_string(),
+            f => f.to_string(),
+        };
         let mut reason = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         let decimal = field.rsplit('.').next().is_some_and(|last| DECIMAL_FIELDS.contains(&last));
         if decimal && (reason.contains("invalid type: floating point") || reason.contains("invalid type: integer")) {
