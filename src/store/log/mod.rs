@@ -170,8 +170,8 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
 
 /// The default of sled's page cache, in MiB (`PLANLEDGER_CACHE_MB`). sled's own default is 1 GiB, which it fills
 /// with every page a fold or an export touches and keeps: the server's RSS then grows by the size of the events it
-/// has read, up to a gigabyte. 64 MiB holds the hot top of every tree of a ledger of a few hundred thousand events;
-/// reads beyond it come from the OS page cache, and the bench shows appends unchanged (docs/DECISIONS.md).
+/// has read, past a gigabyte. 64 MiB holds the hot top of every tree; colder pages come back from the OS page cache,
+/// at a cost to append throughput on a large store that docs/DECISIONS.md measures.
 pub const DEFAULT_CACHE_MB: u64 = 64;
 
 static CACHE_MB: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB);
