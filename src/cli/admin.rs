@@ -1,9 +1,9 @@
 //! The command line beside a running server. sled admits one process per data dir, so while `serve` holds the store
 //! the command line sends its command over a Unix socket in the data dir (`admin/socket`, in a folder only the
-//! owner may enter) and the server runs it on its own open ledger, exactly as the command line would, and sends
-//! back what it printed and its exit code. Nothing is reachable over the network this way.
+//! owner may enter) and the server runs it on its own open ledger, exactly as the command line would, and streams
+//! back what it prints, then its exit code. Nothing is reachable over the network this way.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,11 +28,41 @@ struct Request {
     cwd: PathBuf,
 }
 
+/// The end of an answer: the command's exit code and what it said on standard error.
 #[derive(Serialize, Deserialize)]
 struct Response {
     code: u8,
-    stdout: String,
     stderr: String,
+}
+
+/// The answer on the socket is a run of frames, each a kind byte, a 4-byte big-endian length and that many bytes:
+/// `O`, a piece of the command's standard output, as it prints it (so an export of any size streams through and
+/// is never held whole), then one `R`, the [`Response`] as JSON.
+const OUTPUT: u8 = b'O';
+const END: u8 = b'R';
+/// Longest frame a caller takes: the server sends at most its buffer's size (64 KiB) of output at a time.
+const FRAME_MAX: usize = 16 << 20;
+
+fn send(w: &mut impl Write, kind: u8, payload: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(payload.len()).map_err(|_| std::io::Error::other("an admin socket frame over 4 GiB"))?;
+    let mut head = [kind, 0, 0, 0, 0];
+    head[1..].copy_from_slice(&len.to_be_bytes());
+    w.write_all(&head)?;
+    w.write_all(payload)
+}
+
+/// The command's standard output, as `O` frames on the socket.
+struct Frames(UnixStream);
+
+impl Write for Frames {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        send(&mut self.0, OUTPUT, b)?;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 std::thread_local! {
@@ -85,14 +115,29 @@ pub fn forward(cli: &Cli) -> Result<Option<ExitCode>> {
     let mut line = serde_json::to_vec(&req)?;
     line.push(b'\n');
     stream.write_all(&line).with_context(|| format!("writing to {}", path.display()))?;
-    let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).with_context(|| format!("reading {}", path.display()))?;
-    let resp: Response = serde_json::from_str(&answer)
-        .with_context(|| format!("the server's answer on {} (did it stop?)", path.display()))?;
-    std::io::stdout().write_all(resp.stdout.as_bytes())?;
-    std::io::stdout().flush()?;
-    eprint!("{}", resp.stderr);
-    Ok(Some(ExitCode::from(resp.code)))
+    let place = || format!("the server's answer on {} (did it stop?)", path.display());
+    let mut answer = BufReader::new(stream);
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        let mut head = [0u8; 5];
+        answer.read_exact(&mut head).with_context(place)?;
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        if len > FRAME_MAX {
+            anyhow::bail!("{}: a frame of {len} bytes", place());
+        }
+        let mut payload = vec![0u8; len];
+        answer.read_exact(&mut payload).with_context(place)?;
+        match head[0] {
+            OUTPUT => stdout.write_all(&payload)?,
+            END => {
+                stdout.flush()?;
+                let resp: Response = serde_json::from_slice(&payload).with_context(place)?;
+                eprint!("{}", resp.stderr);
+                return Ok(Some(ExitCode::from(resp.code)));
+            }
+            kind => anyhow::bail!("{}: a frame of unknown kind {kind}", place()),
+        }
+    }
 }
 
 /// Makes a path of the caller's absolute.
@@ -120,16 +165,15 @@ fn absolutize(cmd: &mut Cmd, cwd: &Path) {
     }
 }
 
-/// Runs one request on the server's ledger.
-fn answer(ledger: &Ledger, data: &Path, req: Request) -> Response {
+/// Runs one request on the server's ledger, its output streamed to `output`.
+fn answer(ledger: &Ledger, data: &Path, req: Request, output: UnixStream) -> Response {
     let mut cli = match Cli::try_parse_from(&req.args) {
         Ok(c) => c,
-        Err(e) => return Response { code: 2, stdout: String::new(), stderr: e.to_string() },
+        Err(e) => return Response { code: 2, stderr: e.to_string() },
     };
     if !uses_the_ledger(&cli.cmd) {
         return Response {
             code: 2,
-            stdout: String::new(),
             stderr: "error: this command does not run beside a running server: stop `serve` first\n".into(),
         };
     }
@@ -137,14 +181,17 @@ fn answer(ledger: &Ledger, data: &Path, req: Request) -> Response {
     // The server's data dir, whatever spelling the caller used.
     cli.data = data.to_path_buf();
     SERVING.with(|s| *s.borrow_mut() = Some(ledger.clone()));
-    super::out::capture();
+    super::out::capture(Box::new(BufWriter::with_capacity(64 << 10, Frames(output))));
     let r = super::execute(cli);
-    let stdout = String::from_utf8_lossy(&super::out::take()).to_string();
+    // What is still buffered goes before the end frame; a caller that went away has nothing left to be told.
+    if let Some(mut sink) = super::out::release() {
+        let _ = sink.flush();
+    }
     SERVING.with(|s| *s.borrow_mut() = None);
     match r {
-        Ok(c) if c == ExitCode::SUCCESS => Response { code: 0, stdout, stderr: String::new() },
-        Ok(_) => Response { code: 1, stdout, stderr: String::new() },
-        Err(e) => Response { code: super::exit_code(&e), stdout, stderr: format!("error: {e:#}\n") },
+        Ok(c) if c == ExitCode::SUCCESS => Response { code: 0, stderr: String::new() },
+        Ok(_) => Response { code: 1, stderr: String::new() },
+        Err(e) => Response { code: super::exit_code(&e), stderr: format!("error: {e:#}\n") },
     }
 }
 
@@ -196,9 +243,7 @@ fn serve_one(stream: UnixStream, ledger: &Ledger, data: &Path) -> Result<()> {
     BufReader::new(&stream).read_line(&mut line)?;
     let req: Request = serde_json::from_str(&line).context("an admin request that is not JSON")?;
     tracing::info!(args = ?req.args, "admin socket command");
-    let resp = answer(ledger, data, req);
-    let mut bytes = serde_json::to_vec(&resp)?;
-    bytes.push(b'\n');
-    (&stream).write_all(&bytes)?;
+    let resp = answer(ledger, data, req, stream.try_clone()?);
+    send(&mut &stream, END, &serde_json::to_vec(&resp)?)?;
     Ok(())
 }

@@ -1,29 +1,30 @@
 //! Where a command's output goes: standard output, or, for a command the running server executes for the command
-//! line over its admin socket, a buffer sent back to the caller. Every command prints through `outln!`/`out!`.
+//! line over its admin socket, a writer that streams it back to the caller. Every command prints through
+//! `outln!`/`out!`.
 
 use std::cell::RefCell;
 use std::io::Write;
 
 thread_local! {
-    static SINK: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    static SINK: RefCell<Option<Box<dyn Write>>> = RefCell::new(None);
 }
 
-/// Sends this thread's output into a buffer until [`take`].
-pub fn capture() {
-    SINK.with(|s| *s.borrow_mut() = Some(Vec::new()));
+/// Sends this thread's output to `sink` until [`release`].
+pub fn capture(sink: Box<dyn Write>) {
+    SINK.with(|s| *s.borrow_mut() = Some(sink));
 }
 
-/// The output captured on this thread since [`capture`], and back to standard output.
-pub fn take() -> Vec<u8> {
-    SINK.with(|s| s.borrow_mut().take()).unwrap_or_default()
+/// The writer given to [`capture`], and this thread's output back to standard output.
+pub fn release() -> Option<Box<dyn Write>> {
+    SINK.with(|s| s.borrow_mut().take())
 }
 
-/// Writes to the buffer when capturing, else to standard output (whose failure, a closed pipe, panics as
-/// `print!` does and is handled in `main`).
+/// Writes to the sink when capturing, else to standard output (whose failure, a closed pipe, panics as `print!`
+/// does and is handled in `main`). A sink's failure (the caller went away) is not the command's: it runs to its end.
 pub fn write(args: std::fmt::Arguments<'_>) {
     let captured = SINK.with(|s| match s.borrow_mut().as_mut() {
-        Some(buf) => {
-            let _ = buf.write_fmt(args);
+        Some(sink) => {
+            let _ = sink.write_fmt(args);
             true
         }
         None => false,
@@ -33,7 +34,8 @@ pub fn write(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// A writer for bulk output (the export): the buffer when capturing, else standard output.
+/// A writer for bulk output (the export): the sink when capturing, else standard output. Unlike [`write`], its
+/// errors reach the command, so an export whose reader went away stops.
 pub fn stdout() -> Box<dyn Write> {
     if SINK.with(|s| s.borrow().is_some()) {
         Box::new(Captured)
@@ -46,16 +48,14 @@ struct Captured;
 
 impl Write for Captured {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        SINK.with(|s| {
-            if let Some(buf) = s.borrow_mut().as_mut() {
-                buf.extend_from_slice(b);
-            }
-        });
-        Ok(b.len())
+        SINK.with(|s| match s.borrow_mut().as_mut() {
+            Some(sink) => sink.write(b),
+            None => Ok(b.len()),
+        })
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        SINK.with(|s| s.borrow_mut().as_mut().map_or(Ok(()), |sink| sink.flush()))
     }
 }
 

@@ -18,7 +18,6 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::core::domain::state::Plan;
 use crate::core::domain::{PlanId, State};
 use crate::core::projection::Point;
 use crate::core::record::Record;
@@ -138,18 +137,11 @@ fn payload(bytes: &[u8]) -> Result<State, Unusable> {
 /// This plan's entries of a full state, with `events` set to the plan's event count (what a plan-scoped fold
 /// counts).
 pub fn plan_slice(state: &State, plan: &PlanId) -> State {
-    let plans: std::collections::BTreeMap<PlanId, Plan> =
-        state.plans.get(plan).map(|p| (plan.clone(), p.clone())).into_iter().collect();
     State {
-        events: plans.get(plan).map(|p| p.version).unwrap_or(0),
-        plans,
-        nodes: state.nodes.iter().filter(|(_, n)| &n.plan == plan).map(|(k, v)| (k.clone(), v.clone())).collect(),
-        indicators: state
-            .indicators
-            .iter()
-            .filter(|(_, i)| &i.plan == plan)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        events: state.plans.get(plan).map(|p| p.version).unwrap_or(0),
+        plans: state.plans.filtered(|p| &p.id == plan),
+        nodes: state.nodes.filtered(|n| &n.plan == plan),
+        indicators: state.indicators.filtered(|i| &i.plan == plan),
     }
 }
 

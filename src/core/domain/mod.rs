@@ -12,6 +12,7 @@ pub mod ids;
 pub mod model;
 pub mod municipality;
 pub mod state;
+pub mod table;
 pub mod time;
 pub mod value;
 
@@ -28,3 +29,4 @@ pub use fiscal_year::FiscalYear;
 pub use ids::{EventHash, IndicatorId, NodeId, PlanId, Seq};
 pub use model::{Actor, Meta};
 pub use state::State;
+pub use table::Table;

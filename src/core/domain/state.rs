@@ -9,6 +9,7 @@ use super::fiscal_year::FiscalYear;
 use super::ids::{IndicatorId, NodeId, PlanId};
 use super::model::{Actual, Baseline, Detail, Period, PlanStatus};
 use super::municipality::Municipality;
+use super::table::Table;
 use super::value::{Direction, Target};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +69,9 @@ pub struct Indicator {
 /// their ids are never reused and their history stays reachable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
-    pub plans: BTreeMap<PlanId, Plan>,
-    pub nodes: BTreeMap<NodeId, Node>,
-    pub indicators: BTreeMap<IndicatorId, Indicator>,
+    pub plans: Table<PlanId, Plan>,
+    pub nodes: Table<NodeId, Node>,
+    pub indicators: Table<IndicatorId, Indicator>,
     /// Number of events folded.
     pub events: u64,
 }

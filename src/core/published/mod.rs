@@ -167,7 +167,7 @@ impl CheckedLedger {
     /// Every named version of every plan: plans by id, each plan's versions by seq, then by name.
     pub fn snapshots(&self) -> Result<Vec<Snapshot>, DomainError> {
         let mut out = Vec::new();
-        for (id, p) in &self.state.plans {
+        for (id, p) in self.state.plans.iter() {
             let mut versions: Vec<(&String, &u64)> = p.versions.iter().collect();
             versions.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
             for (name, _) in versions {

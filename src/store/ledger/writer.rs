@@ -100,12 +100,10 @@ struct IdemRecord {
     outcome: Appended,
 }
 
-/// One batch in the making: what it will store, the records to publish once it is durable, and the outcomes of
-/// its keyed requests.
+/// One batch in the making: what it will store and the outcomes of its keyed requests.
 #[derive(Default)]
 struct Pending {
     batch: Batch,
-    records: Vec<Record>,
     keyed: Vec<(String, IdemRecord)>,
 }
 
@@ -244,7 +242,7 @@ impl Writer {
             let r = self.append(&req, principal.as_ref(), &mut now, &mut pending);
             replies.push((reply, r));
         }
-        let Pending { mut batch, records, keyed } = pending;
+        let Pending { mut batch, keyed } = pending;
         for (k, rec) in &keyed {
             // Invariant: IdemRecord always serializes.
             batch.idempotency.push((k.clone(), serde_json::to_vec(rec).expect("idempotency records serialize")));
@@ -272,7 +270,7 @@ impl Writer {
                 return;
             }
             self.shared.log.set_refusing(false);
-            self.publish(records, batch.checkpoint.take());
+            self.publish(batch.checkpoint.take());
             tracing::debug!(from = first_new, to = self.head.len, "committed");
         }
         for (tx, res) in replies {
@@ -280,24 +278,10 @@ impl Writer {
         }
     }
 
-    /// Makes a durable batch visible: readers see its records folded in, its head and its checkpoint together.
-    fn publish(&self, records: Vec<Record>, checkpoint: Option<String>) {
-        let mut p = self.shared.durable.write().unwrap_or_else(|e| e.into_inner());
-        for r in &records {
-            p.state.evolve(&r.event);
-            p.last_recorded = Some(r.recorded_at);
-        }
-        p.head = self.head;
-        if let Some(note) = checkpoint {
-            p.checkpoint = note;
-        }
-        drop(p);
-        self.shared.visible.send_replace(self.head.len);
-    }
-
-    /// Makes a durable import visible: the writer's state, which has every imported event folded in, becomes the
-    /// readers' (the imported records are not kept to fold a second time).
-    fn publish_state(&self, checkpoint: Option<String>) {
+    /// Makes a durable batch (or import) visible: the writer's state, which is exactly the durable one once a batch
+    /// is committed, becomes the readers', with its head and checkpoint together. The copy shares every entry with
+    /// the writer's (`Table`), so the ledger keeps one state in memory, not two, and folds each event once.
+    fn publish(&self, checkpoint: Option<String>) {
         let mut p = self.shared.durable.write().unwrap_or_else(|e| e.into_inner());
         p.state = self.state.clone();
         p.head = self.head;
@@ -511,7 +495,6 @@ impl Writer {
             appended.push(AppendedEvent { seq: Seq(self.head.len), hash });
             self.head = Head { len: self.head.len + 1, hash };
             self.last_recorded = Some(record.recorded_at);
-            pending.records.push(record);
         }
         let version = self.state.plans.get(&plan).map(|p| p.version).unwrap_or(0);
         Appended { plan, events: appended, version, replayed: false }

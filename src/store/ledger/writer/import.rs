@@ -44,7 +44,7 @@ impl Writer {
         if summary.count > 0 {
             self.last_recorded = v.last_recorded();
             self.state = v.into_state();
-            self.publish_state(checkpoint);
+            self.publish(checkpoint);
         }
         tracing::info!(events = summary.count, to = self.head.len, "imported");
         Ok(self.head)
