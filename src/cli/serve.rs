@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use planledger::core::record::split_lines;
 use planledger::store::ledger::Ledger;
 
-use super::{CACHE_EVERY, Manifest, ledger_error, ledger_exists, open_existing, refused};
+use super::plantables::Manifest;
+use super::{CACHE_EVERY, ledger_error, ledger_exists, open_existing, refused};
 
 pub fn run(data: &Path, addr: SocketAddr, seeds: &Path) -> Result<ExitCode> {
     if ledger_exists(data) {

@@ -19,7 +19,7 @@ pub const PARK: &str = "公園課";
 /// A plan with a goal (no department) over two symmetric branches: `a` of 道路課 and `b` of 公園課. Each branch has a
 /// node with a milestone, a retired sibling, an indicator with baseline, target and actual, a retired indicator,
 /// and a 再掲 under the other branch. Version `v1` is named before each branch's text and target are revised.
-fn fixture(l: &Ledger) {
+pub(crate) fn fixture(l: &Ledger) {
     let mut cs = vec![
         create_plan("p"),
         Command::AddNode {
@@ -104,7 +104,7 @@ pub struct Tokens {
     pub auditor: String,
 }
 
-fn tokens(l: &Ledger) -> Tokens {
+pub(crate) fn tokens(l: &Ledger) -> Tokens {
     let mk = |name: &str, role: Role, deps: &[&str]| {
         l.create_token(&TokenSpec {
             name: name.into(),
@@ -189,12 +189,12 @@ pub async fn send(
     Answer { status, headers, body }
 }
 
-async fn post(app: &Router, uri: &str, token: Option<&str>, body: &Value) -> Answer {
+pub(crate) async fn post(app: &Router, uri: &str, token: Option<&str>, body: &Value) -> Answer {
     send(app, Method::POST, uri, token, &[], &body.to_string()).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     /// The whole plan: admin only.
     Plan,
     /// Content of a department's node or indicator: its editors and admins.
@@ -205,7 +205,7 @@ enum Kind {
 
 /// Every write endpoint, with a body that succeeds on the fixture. `{X}` is the branch written to, `{Y}` the other
 /// branch and `{D}` the branch's department.
-const CASES: &[(Kind, &str, &str)] = &[
+pub(crate) const CASES: &[(Kind, &str, &str)] = &[
     (
         Kind::Plan,
         "/api/plans",
@@ -252,7 +252,7 @@ const CASES: &[(Kind, &str, &str)] = &[
     (Kind::Progress, "/api/indicators/p.g.{X}.k/progress/correct", r#"{"fiscal_year":"2017","value":"9"}"#),
 ];
 
-fn fill(template: &str, own: bool) -> String {
+pub(crate) fn fill(template: &str, own: bool) -> String {
     let (x, y, d) = if own { ("a", "b", ROAD) } else { ("b", "a", PARK) };
     template.replace("{X}", x).replace("{Y}", y).replace("{D}", d)
 }
@@ -267,7 +267,7 @@ pub fn with_meta(body: &str) -> Value {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Who {
+pub(crate) enum Who {
     Anonymous,
     Auditor,
     Reporter,
@@ -275,9 +275,9 @@ enum Who {
     Admin,
 }
 
-const EVERYONE: [Who; 5] = [Who::Anonymous, Who::Auditor, Who::Reporter, Who::Editor, Who::Admin];
+pub(crate) const EVERYONE: [Who; 5] = [Who::Anonymous, Who::Auditor, Who::Reporter, Who::Editor, Who::Admin];
 
-fn expected(kind: Kind, who: Who, own: bool) -> StatusCode {
+pub(crate) fn expected(kind: Kind, who: Who, own: bool) -> StatusCode {
     let allowed = match (who, kind) {
         (Who::Anonymous, _) => return StatusCode::UNAUTHORIZED,
         (Who::Admin, _) => true,
@@ -288,7 +288,7 @@ fn expected(kind: Kind, who: Who, own: bool) -> StatusCode {
     if allowed { StatusCode::CREATED } else { StatusCode::FORBIDDEN }
 }
 
-fn secret(t: &Tokens, who: Who) -> Option<&str> {
+pub(crate) fn secret(t: &Tokens, who: Who) -> Option<&str> {
     match who {
         Who::Anonymous => None,
         Who::Auditor => Some(&t.auditor),
@@ -298,7 +298,7 @@ fn secret(t: &Tokens, who: Who) -> Option<&str> {
     }
 }
 
-fn actor_name(who: Who) -> &'static str {
+pub(crate) fn actor_name(who: Who) -> &'static str {
     match who {
         Who::Admin => "admin-1",
         Who::Editor => "editor-road",
@@ -316,7 +316,7 @@ pub fn close(l: Ledger) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_write_endpoint_for_every_role() {
+pub(crate) async fn every_write_endpoint_for_every_role() {
     // Every route that appends is covered by a case.
     let covered: Vec<String> = CASES.iter().map(|(_, p, _)| fill(p, true)).collect();
     for (method, path) in planledger::web::api::served() {
@@ -394,7 +394,7 @@ async fn every_write_endpoint_for_every_role() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_cannot_name_the_actor_and_bad_bodies_are_refused_by_field() {
+pub(crate) async fn a_body_cannot_name_the_actor_and_bad_bodies_are_refused_by_field() {
     let (_d, l, t, app) = ledger();
     let before = head(&l);
     let ed = Some(t.editor.as_str());
@@ -460,267 +460,4 @@ async fn a_body_cannot_name_the_actor_and_bad_bodies_are_refused_by_field() {
     // The same request, well formed, goes through.
     assert_eq!(post(&app, text, ed, &json!({"text": "x"})).await.status, StatusCode::CREATED);
     close(l);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn if_match_takes_any_tag_of_the_plan_and_refuses_a_stale_one_with_the_current_version() {
-    let (_d, l, t, app) = ledger();
-    let ed = Some(t.editor.as_str());
-    let plan_tag = send(&app, Method::GET, "/api/plans/p", None, &[], "").await.header("etag").to_string();
-    let ind_tag = send(&app, Method::GET, "/api/indicators/p.g.a.k", None, &[], "").await.header("etag").to_string();
-    let other_plan = send(&app, Method::GET, "/api/plans/q", None, &[], "").await.header("etag").to_string();
-    let body = json!({"text": "一"}).to_string();
-    let uri = "/api/nodes/p.g.a/text";
-    // A tag of another plan, a weak tag and a made-up one never match.
-    for bad in [other_plan.clone(), format!("W/{plan_tag}"), "\"nothing\"".to_string()] {
-        let before = head(&l);
-        let a = send(&app, Method::POST, uri, ed, &[("if-match", &bad)], &body).await;
-        let p = a.problem(StatusCode::PRECONDITION_FAILED, "If-Match");
-        assert_eq!(p["current_version"], l.read().state.plans.values().find(|p| p.id.as_str() == "p").unwrap().version);
-        assert_eq!(a.header("etag"), plan_tag, "the 412 carries the plan's current tag");
-        assert_eq!(head(&l), before);
-    }
-    // The indicator's tag names the same version: it matches.
-    let a = send(&app, Method::POST, uri, ed, &[("if-match", &ind_tag)], &body).await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
-    let new_tag = a.header("etag").to_string();
-    assert_ne!(new_tag, plan_tag);
-    // The first tag is stale now.
-    let before = head(&l);
-    let body2 = json!({"text": "二"}).to_string();
-    let a = send(&app, Method::POST, uri, ed, &[("if-match", &plan_tag)], &body2).await;
-    let p = a.problem(StatusCode::PRECONDITION_FAILED, "If-Match");
-    assert_eq!(a.header("etag"), new_tag);
-    assert!(p["detail"].as_str().unwrap().contains(&format!("version {}", p["current_version"])), "{p}");
-    assert_eq!(head(&l), before);
-    // A list with the current tag in it, and `*`, match.
-    let list = format!("{plan_tag}, {new_tag}");
-    assert_eq!(send(&app, Method::POST, uri, ed, &[("if-match", &list)], &body2).await.status, StatusCode::CREATED);
-    assert_eq!(send(&app, Method::POST, uri, ed, &[("if-match", "*")], &body).await.status, StatusCode::CREATED);
-    // `*` on a plan that does not exist yet: 412.
-    let create = with_meta(&fill(CASES[0].2, true)).to_string();
-    send(&app, Method::POST, "/api/plans", Some(&t.admin), &[("if-match", "*")], &create)
-        .await
-        .problem(StatusCode::PRECONDITION_FAILED, "If-Match");
-    close(l);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() {
-    let (_d, l, t, app) = ledger();
-    let uri = "/api/indicators/p.g.a.k/progress";
-    let body = with_meta(r#"{"fiscal_year":"2018","value":"12.50"}"#).to_string();
-    let key = [("idempotency-key", "report-2018-0001")];
-    let first = send(&app, Method::POST, uri, Some(&t.reporter), &key, &body).await;
-    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
-    assert_eq!(first.header("idempotent-replayed"), "");
-    let after = head(&l);
-    let again = send(&app, Method::POST, uri, Some(&t.reporter), &key, &body).await;
-    assert_eq!(again.status, StatusCode::CREATED);
-    assert_eq!(again.body, first.body, "a retry answers the original body");
-    assert_eq!(again.header("idempotent-replayed"), "true");
-    assert_eq!(head(&l), after, "a retry appends nothing");
-    // The same key with another body.
-    let other = with_meta(r#"{"fiscal_year":"2018","value":"13"}"#).to_string();
-    send(&app, Method::POST, uri, Some(&t.reporter), &key, &other)
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key");
-    assert_eq!(head(&l), after);
-    // Keys are the token's own: another token's same key is another request (here refused as a second report).
-    let by_editor = send(&app, Method::POST, uri, Some(&t.editor), &key, &body).await;
-    assert_eq!(by_editor.status, StatusCode::CONFLICT, "{}", by_editor.text());
-    // Malformed keys.
-    let long = "k".repeat(129);
-    for bad in [long.as_str(), "has space"] {
-        send(&app, Method::POST, uri, Some(&t.reporter), &[("idempotency-key", bad)], &other)
-            .await
-            .problem(StatusCode::BAD_REQUEST, "Idempotency-Key");
-    }
-    assert_eq!(head(&l), after);
-    close(l);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_is_all_or_nothing_and_names_the_failing_command() {
-    let (_d, l, t, app) = ledger();
-    let before = head(&l);
-    let body = with_meta(
-        r#"{"commands":[
-            {"command":"revise_node_text","node":"p.g.a","text":"一括"},
-            {"command":"set_target","indicator":"p.g.a.k","fiscal_year":"2018","target":"abc"}]}"#,
-    );
-    post(&app, "/api/plans/p/commands", Some(&t.editor), &body)
-        .await
-        .problem(StatusCode::BAD_REQUEST, "commands[1].target");
-    // The second command is another department's: 403, naming it.
-    let body = with_meta(
-        r#"{"commands":[
-            {"command":"revise_node_text","node":"p.g.a","text":"一括"},
-            {"command":"revise_node_text","node":"p.g.b","text":"一括"}]}"#,
-    );
-    post(&app, "/api/plans/p/commands", Some(&t.editor), &body)
-        .await
-        .problem(StatusCode::FORBIDDEN, "commands[1].node");
-    // A command of another plan, and a restore record, are refused before the ledger sees them.
-    let body = with_meta(r#"{"commands":[{"command":"revise_node_text","node":"q.1","text":"x"}]}"#);
-    post(&app, "/api/plans/p/commands", Some(&t.admin), &body).await.problem(StatusCode::BAD_REQUEST, "commands[0]");
-    let body = with_meta(r#"{"commands":[{"command":"record_restore","plan":"p","to":"seq:1","compensating":0}]}"#);
-    post(&app, "/api/plans/p/commands", Some(&t.admin), &body)
-        .await
-        .problem(StatusCode::BAD_REQUEST, "commands[0].command");
-    assert_eq!(head(&l), before);
-    close(l);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restores_over_http_dry_run_and_refuse_what_is_not_the_callers() {
-    let (_d, l, t, app) = ledger();
-    let before = head(&l);
-    let body = with_meta(r#"{"to":"version:v1","dry_run":true}"#);
-    let dry = post(&app, "/api/nodes/p.g.a/restore", Some(&t.editor), &body).await;
-    assert_eq!(dry.status, StatusCode::OK, "{}", dry.text());
-    assert_eq!(dry.json()["dry_run"], true);
-    assert_eq!(head(&l), before, "a dry run appends nothing");
-    // Another department's node, and the whole plan, are not the editor's to restore, not even as a dry run.
-    post(&app, "/api/nodes/p.g.b/restore", Some(&t.editor), &body).await.problem(StatusCode::FORBIDDEN, "node");
-    post(&app, "/api/plans/p/restore", Some(&t.editor), &body).await.problem(StatusCode::FORBIDDEN, "command");
-    // The path names the kind restored: a plan's id under /nodes, or a node's under /indicators, is not found.
-    post(&app, "/api/nodes/p/restore", Some(&t.admin), &body).await.problem(StatusCode::NOT_FOUND, "node");
-    post(&app, "/api/indicators/p.g.a/restore", Some(&t.admin), &body)
-        .await
-        .problem(StatusCode::NOT_FOUND, "indicator");
-    post(&app, "/api/plans/p.g.a/restore", Some(&t.admin), &body).await.problem(StatusCode::NOT_FOUND, "plan");
-    // No authority: refused by name.
-    let mut no_authority = with_meta(r#"{"to":"version:v1"}"#);
-    no_authority.as_object_mut().unwrap().remove("authority");
-    post(&app, "/api/nodes/p.g.a/restore", Some(&t.editor), &no_authority)
-        .await
-        .problem(StatusCode::BAD_REQUEST, "authority");
-    let key = [("idempotency-key", "k1")];
-    send(&app, Method::POST, "/api/nodes/p.g.a/restore", Some(&t.editor), &key, &body.to_string())
-        .await
-        .problem(StatusCode::BAD_REQUEST, "Idempotency-Key");
-    assert_eq!(head(&l), before);
-    let done = post(&app, "/api/nodes/p.g.a/restore", Some(&t.editor), &with_meta(r#"{"to":"version:v1"}"#)).await;
-    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text());
-    let node = l.read().state.nodes.values().find(|n| n.id.as_str() == "p.g.a").unwrap().clone();
-    assert_eq!(node.text, "当初");
-    // Done once, there is nothing left to restore.
-    let again = post(&app, "/api/nodes/p.g.a/restore", Some(&t.editor), &with_meta(r#"{"to":"version:v1"}"#)).await;
-    assert!(again.status.is_client_error(), "{}", again.text());
-    close(l);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admins_manage_tokens_over_http_and_a_revoked_token_is_refused_at_once() {
-    let (_d, l, t, app) = ledger();
-    let spec =
-        json!({"name": "reporter-park", "role": "reporter", "departments": [PARK], "display_name": "公園課 報告"});
-    for who in [None, Some(t.editor.as_str()), Some(t.auditor.as_str())] {
-        let a = post(&app, "/api/tokens", who, &spec).await;
-        assert!(matches!(a.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN), "{}", a.text());
-        let a = send(&app, Method::GET, "/api/tokens", who, &[], "").await;
-        assert!(matches!(a.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN), "{}", a.text());
-    }
-    post(&app, "/api/tokens", Some(&t.admin), &json!({"name": "x y", "role": "admin"}))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "name");
-    post(&app, "/api/tokens", Some(&t.admin), &json!({"name": "r2", "role": "reporter"}))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "departments");
-    post(&app, "/api/tokens", Some(&t.admin), &json!({"name": "r3", "role": "boss"}))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "role");
-    post(&app, "/api/tokens", Some(&t.admin), &json!({"name": "editor-road", "role": "editor", "departments": [ROAD]}))
-        .await
-        .problem(StatusCode::CONFLICT, "name");
-
-    let created = post(&app, "/api/tokens", Some(&t.admin), &spec).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    assert_eq!(created.header("cache-control"), "no-store");
-    let v = created.json();
-    let secret = v["secret"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("plt_"));
-    let id = v["token"]["id"].as_str().unwrap().to_string();
-    // The new token reports for its department, and its events carry its principal.
-    let progress = with_meta(r#"{"fiscal_year":"2018","value":"3"}"#);
-    let a = post(&app, "/api/indicators/p.g.b.k/progress", Some(&secret), &progress).await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
-    let seq = a.json()["events"][0]["seq"].as_u64().unwrap();
-    let r = &l.records(seq, seq + 1).unwrap()[0];
-    assert_eq!(
-        (r.actor.id.as_str(), r.actor.name.as_str(), r.actor.department.as_str()),
-        ("reporter-park", "公園課 報告", PARK)
-    );
-
-    // Listed without secrets.
-    let list = send(&app, Method::GET, "/api/tokens", Some(&t.admin), &[], "").await;
-    assert_eq!(list.status, StatusCode::OK);
-    assert!(!list.text().contains(&secret) && !list.text().contains("plt_"), "a secret was listed");
-    assert_eq!(list.json().as_array().unwrap().len(), 5);
-    // The store holds no secret either.
-    for (hash, bytes) in l.stored_tokens().unwrap() {
-        assert!(!String::from_utf8_lossy(&bytes).contains("plt_"));
-        assert_ne!(hash.to_vec(), secret.as_bytes().to_vec());
-    }
-
-    let revoked = send(&app, Method::POST, &format!("/api/tokens/{id}/revoke"), Some(&t.admin), &[], "").await;
-    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
-    assert!(revoked.json()["revoked_at"].is_string());
-    let before = head(&l);
-    let a = post(&app, "/api/indicators/p.g.b.k/progress/correct", Some(&secret), &progress).await;
-    let p = a.problem(StatusCode::UNAUTHORIZED, "Authorization");
-    assert!(p["detail"].as_str().unwrap().contains("revoked"), "{p}");
-    assert_eq!(head(&l), before);
-    send(&app, Method::POST, &format!("/api/tokens/{id}/revoke"), Some(&t.admin), &[], "")
-        .await
-        .problem(StatusCode::CONFLICT, "token");
-    send(&app, Method::POST, "/api/tokens/nobody/revoke", Some(&t.admin), &[], "")
-        .await
-        .problem(StatusCode::NOT_FOUND, "token");
-    close(l);
-}
-
-/// The CLI's token commands against a data dir: create prints the secret once, list never does, revoke by name.
-#[test]
-fn token_commands_of_the_cli() {
-    use std::process::Command as Proc;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let run = |args: &[&str]| {
-        let out = Proc::new(crate::support::bin()).arg("--data").arg(data).args(args).output().unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    assert_eq!(run(&["init"]).0, 0);
-    let (code, out, err) = run(&["token", "create", "--name", "editor-road", "--role", "editor", "--department", ROAD]);
-    assert_eq!(code, 0, "{err}");
-    let secret = out.trim().to_string();
-    assert!(secret.starts_with("plt_") && secret.len() > 40, "{out}");
-    assert!(err.contains("shown this once"), "{err}");
-    let (code, _, err) = run(&["token", "create", "--name", "r", "--role", "reporter"]);
-    assert_eq!(code, 2, "an editor or reporter without a department is refused");
-    assert!(err.contains("departments"), "{err}");
-    let (code, _, err) = run(&["token", "create", "--name", "r", "--role", "chief"]);
-    assert_eq!(code, 2, "{err}");
-    let (code, list, _) = run(&["token", "list", "--json"]);
-    assert_eq!(code, 0);
-    assert!(!list.contains(&secret));
-    let v: Value = serde_json::from_str(&list).unwrap();
-    assert_eq!(v[0]["name"], "editor-road");
-    assert_eq!(v[0]["departments"][0], ROAD);
-    let (code, out, _) = run(&["token", "revoke", "editor-road"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("revoked"));
-    let (code, list, _) = run(&["token", "list"]);
-    assert_eq!(code, 0);
-    assert!(list.contains("revoked"), "{list}");
-    assert_eq!(run(&["token", "revoke", "editor-road"]).0, 2, "no live token has that name any more");
-    // What the server will see: the secret names a revoked token.
-    let l = Ledger::open(dir.path()).unwrap();
-    assert!(matches!(l.authenticate(&secret).unwrap(), planledger::store::tokens::Authenticated::Revoked(_)));
-    l.close();
 }
