@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-use crate::support::{bin, copy_tree};
+use crate::support::{bin, copy_tree, record_file_lines};
 
 /// Longest a command may take before it counts as hung (the store's own stall bound is set far below it).
 const HANG: Duration = Duration::from_secs(90);
@@ -69,17 +69,6 @@ struct Pristine {
     /// Complete lines in the record file as the store was left (before the open that completes it from sled).
     in_record_file: usize,
     what: &'static str,
-}
-
-fn record_file_lines(dir: &Path) -> usize {
-    let mut n = 0;
-    for e in std::fs::read_dir(dir.join("records")).unwrap() {
-        let path = e.unwrap().path();
-        if path.extension().is_some_and(|x| x == "jsonl") {
-            n += std::fs::read(&path).unwrap().iter().filter(|b| **b == b'\n').count();
-        }
-    }
-    n
 }
 
 fn export_of(dir: &Path) -> Vec<String> {

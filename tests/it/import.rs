@@ -10,7 +10,7 @@ use planledger::core::record::split_lines;
 use planledger::store::Faults;
 use planledger::store::ledger::{Ledger, LedgerError, LedgerOptions, verify_dir};
 
-use crate::support::{bin, cli};
+use crate::support::{bin, cli, record_file_lines};
 
 /// Events in the file imported: several chunks of the writer's import and more than one record segment.
 const EVENTS: u64 = 5000;
@@ -24,18 +24,6 @@ fn ledger_file(dir: &Path) -> std::path::PathBuf {
     let out = cli(&src, &["export", "--out", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     file
-}
-
-/// Records in the data dir's record file, counted from its segment files.
-fn record_file_lines(data: &Path) -> usize {
-    let mut n = 0;
-    for e in std::fs::read_dir(data.join("records")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "jsonl") {
-            n += std::fs::read(&p).unwrap().iter().filter(|b| **b == b'\n').count();
-        }
-    }
-    n
 }
 
 #[test]

@@ -99,6 +99,18 @@ pub fn entity(key: &str) -> planledger::core::domain::Entity {
 }
 
 /// Copies a folder and everything in it.
+/// Records in a data dir's record file, counted from its segment files (complete lines only).
+pub fn record_file_lines(data: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(data.join("records")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "jsonl") {
+            n += std::fs::read(&p).unwrap().iter().filter(|b| **b == b'\n').count();
+        }
+    }
+    n
+}
+
 pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
