@@ -9,7 +9,6 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::RangeBounds;
 use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
@@ -45,14 +44,6 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         self.0.insert(key, Arc::new(value)).map(Arc::unwrap_or_clone)
     }
 
-    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.0.remove(key).map(Arc::unwrap_or_clone)
-    }
-
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -79,15 +70,6 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + '_ {
         self.0.values().map(Arc::as_ref)
-    }
-
-    pub fn range<Q, R>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)> + '_
-    where
-        R: RangeBounds<Q>,
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.0.range(range).map(|(k, v)| (k, v.as_ref()))
     }
 }
 
