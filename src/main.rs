@@ -4,6 +4,13 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// jemalloc rather than the system allocator: under a read load glibc's malloc kept the pages that requests freed,
+/// spread over its per-thread arenas, so a serving process's RSS grew for as long as it ran (docs/DECISIONS.md,
+/// "Memory").
+#[cfg(all(unix, not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     // `planledger show … | head` closes stdout early; Rust's print macros then panic. A reader that stopped reading
     // is not an error worth a backtrace: leave quietly with the status a shell gives a process ended by SIGPIPE.
@@ -28,6 +35,12 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Without its background thread jemalloc returns freed pages only while the process allocates; with it, pages
+    // left dirty go back to the system within seconds (its default decay) even when the server is idle.
+    #[cfg(all(unix, not(target_env = "musl")))]
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!("the allocator's background purge thread could not be started: {e}");
+    }
     match cli::run() {
         Ok(code) => code,
         Err(e) => {

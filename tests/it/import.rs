@@ -70,6 +70,36 @@ fn an_import_whose_commit_fails_part_way_leaves_the_ledger_as_it_was() {
     assert_eq!(verify_dir(&data).unwrap().summary.count, EVENTS);
 }
 
+/// Regression: an import refused part way whose cut-back the disk refused too stopped the writer, so every later
+/// write was refused until a restart. Now the cut-back waits for the disk like a failed append: writes are refused
+/// (503 over HTTP) while it refuses, and go through again, with the import taken back out, once it takes writes.
+#[test]
+fn an_import_whose_cut_back_the_disk_refused_stopped_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ledger_file(dir.path());
+    let lines = split_lines(&std::fs::read(&file).unwrap()).unwrap();
+    let data = dir.path().join("data");
+    let faults = Arc::new(Faults::default());
+    let l =
+        Ledger::open_with(&data, LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() }).unwrap();
+    // Two chunks are committed, the third fails, and so do the first two tries to cut the import back.
+    faults.fail_commits_after(2, 1);
+    faults.fail_next_cut_backs(2);
+    let e = l.import_blocking(lines.clone()).unwrap_err();
+    assert!(matches!(e, LedgerError::DiskRefused { .. }), "{e:?}");
+    assert_eq!(l.head().len, 0, "nothing of the refused import is visible");
+    assert_eq!(record_file_lines(&data), 2048, "the two committed chunks wait in the store to be cut back");
+    // The next request first retries the cut-back, which the disk still refuses: refused too, not `Closed`.
+    let e = l.import_blocking(lines.clone()).unwrap_err();
+    assert!(matches!(e, LedgerError::DiskRefused { .. }), "the writer keeps going: {e:?}");
+    assert_eq!(l.head().len, 0);
+    // The disk takes writes again: the cut-back goes through first, then the import lands whole.
+    assert_eq!(l.import_blocking(lines).unwrap().len, EVENTS, "writes resume without a restart");
+    l.close();
+    assert_eq!(verify_dir(&data).unwrap().summary.count, EVENTS);
+    assert_eq!(record_file_lines(&data), EVENTS as usize);
+}
+
 /// Bytes in the data dir's record segments.
 fn record_file_bytes(data: &Path) -> u64 {
     let Ok(dir) = std::fs::read_dir(data.join("records")) else { return 0 };

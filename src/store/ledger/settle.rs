@@ -10,7 +10,7 @@ use crate::store::log::{Head, LogError};
 
 /// Whether an error may pass when the disk is fixed (an I/O error, a refusal, a reopen under way), rather than
 /// showing that the store is not what the writer thinks it is.
-fn transient(e: &LogError) -> bool {
+pub(super) fn transient(e: &LogError) -> bool {
     matches!(e, LogError::Io { .. } | LogError::Storage(sled::Error::Io(_)) | LogError::Reopening { .. })
 }
 
@@ -23,6 +23,7 @@ impl Writer {
             Ok(()) => {
                 tracing::info!("the failed commit is taken back out of the store; writes are taken again");
                 self.unsettled.clear();
+                self.uncut_import = false;
                 self.shared().log.set_refusing(false);
             }
             Err(e) if transient(e) => {
@@ -65,10 +66,14 @@ impl Writer {
         self.reload_frontier(head)
     }
 
-    /// Rolls the unsettled batches back, the last first, each made durable before the next.
+    /// Rolls the unsettled batches back, the last first, each made durable before the next; then cuts back an
+    /// import that came before them, to the durable head it began at.
     fn roll_back_all(&self, head: Head, checkpoint: &str) -> Result<(), LogError> {
         for batch in self.unsettled.iter().rev() {
             self.shared().log.roll_back(batch, head, checkpoint)?;
+        }
+        if self.uncut_import {
+            self.shared().log.cut_back_to(head, checkpoint)?;
         }
         Ok(())
     }

@@ -30,6 +30,9 @@ pub(super) struct Writer {
     /// Batches whose commit failed and that are not yet durably taken back out of the store (see `settle.rs`): no
     /// batch is decided while one is left.
     pub(super) unsettled: Vec<Batch>,
+    /// Set when a refused import could not be cut back out of the store (the disk refused that too): the import's
+    /// mark stays in `meta`, and the cut-back is retried with the other settling before anything is decided.
+    pub(super) uncut_import: bool,
     /// Set when the writer cannot go on safely; it then stops and every later request gets `Closed`.
     pub(super) broken: bool,
     stamping: Stamping,
@@ -135,6 +138,7 @@ impl Writer {
             last_recorded,
             frontier,
             unsettled: Vec::new(),
+            uncut_import: false,
             broken: false,
             stamping,
             resumed_at,
@@ -154,17 +158,23 @@ impl Writer {
             if self.broken {
                 break;
             }
-            if self.unsettled.is_empty() && self.head.len >= self.resumed_at + RESUME_EVERY {
+            if !self.needs_settle() && self.head.len >= self.resumed_at + RESUME_EVERY {
                 self.store_resume_point();
             }
         }
-        if !self.unsettled.is_empty() && !self.broken {
+        if self.needs_settle() && !self.broken {
             // Closing with a failed batch still in sled's memory: one more try, so that closing does not flush it.
             let _ = self.settle();
         }
-        if !self.broken && self.unsettled.is_empty() && self.head.len > self.resumed_at {
+        if !self.broken && !self.needs_settle() && self.head.len > self.resumed_at {
             self.store_resume_point();
         }
+    }
+
+    /// Whether the store may hold something not durable or refused (a failed batch, an import not cut back), to
+    /// take back out before the next batch is decided.
+    pub(super) fn needs_settle(&self) -> bool {
+        !self.unsettled.is_empty() || self.uncut_import
     }
 
     /// Stores the durable state as the resume point (between batches, so the writer's state is the durable one).
@@ -196,7 +206,7 @@ impl Writer {
     /// Runs a burst of jobs: appends are committed together; an import runs alone, after the appends before it.
     fn process(&mut self, jobs: Vec<Job>) {
         // A failed batch not yet taken back out: nothing is decided until the store is back at the durable state.
-        if !self.unsettled.is_empty()
+        if self.needs_settle()
             && let Err(e) = self.settle()
         {
             for job in jobs {
@@ -218,7 +228,7 @@ impl Writer {
                     if self.broken {
                         continue;
                     }
-                    let settled = if self.unsettled.is_empty() { Ok(()) } else { self.settle() };
+                    let settled = if self.needs_settle() { self.settle() } else { Ok(()) };
                     drop(reply.send(match settled {
                         Ok(()) => self.import(lines),
                         Err(e) => Err(self.failure(&e)),

@@ -124,6 +124,8 @@ pub struct Faults {
     pass_commits: AtomicU64,
     /// Commits go ahead whatever the free space, so that sled itself meets a full disk.
     ignore_room: std::sync::atomic::AtomicBool,
+    /// Cut-backs of an import to fail, as a full disk fails them, before they change anything.
+    fail_cut_backs: AtomicU64,
 }
 
 impl Faults {
@@ -140,6 +142,16 @@ impl Faults {
     /// Lets commits go ahead on a disk without the room the writer keeps, so that sled itself meets it being full.
     pub fn ignore_room(&self) {
         self.ignore_room.store(true, Ordering::SeqCst);
+    }
+
+    /// Fails the next `n` cut-backs of a refused import, before they change anything.
+    pub fn fail_next_cut_backs(&self, n: u64) {
+        self.fail_cut_backs.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether this cut-back is to fail; counts one failure off.
+    fn take_cut_back(&self) -> bool {
+        self.fail_cut_backs.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 
     /// Whether this commit is to fail; counts one failure off.
@@ -280,6 +292,11 @@ impl Log {
     /// Whether an injected fault fails this commit.
     fn injected_failure(&self) -> bool {
         self.faults.as_ref().is_some_and(|f| f.take())
+    }
+
+    /// Whether an injected fault fails this cut-back.
+    fn injected_cut_back_failure(&self) -> bool {
+        self.faults.as_ref().is_some_and(|f| f.take_cut_back())
     }
 
     fn check_head(&self) -> Result<(), LogError> {

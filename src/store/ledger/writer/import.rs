@@ -7,6 +7,7 @@ use super::Writer;
 use crate::core::audit::merkle::Frontier;
 use crate::core::domain::Seq;
 use crate::core::record::ChainVerifier;
+use crate::store::ledger::settle::transient;
 use crate::store::ledger::{ImportLines, LedgerError};
 use crate::store::log::{Batch, Entry, Head};
 
@@ -93,13 +94,22 @@ impl Writer {
         }
     }
 
-    /// Takes a refused or failed import back out of the store and returns the writer to where it began; stops the
-    /// writer if the store cannot be brought back there.
+    /// Takes a refused or failed import back out of the store and returns the writer to where it began. A disk that
+    /// refuses the cut-back too leaves it to the settling before the next batch (the durable head is still where the
+    /// import began: nothing of it was published); anything else stops the writer, since the store cannot then be
+    /// brought back to a state it can trust.
     fn cut_back(&mut self, start: &Start) {
         self.head = start.head;
         if let Err(e) = self.shared.log.cut_back_to(start.head, &start.checkpoint) {
-            tracing::error!(error = %e, "cannot take a refused import back out of the store; the writer stops");
-            self.broken = true;
+            if transient(&e) {
+                tracing::warn!(error = %e, "the refused import cannot be taken back out of the store yet; writes are \
+                    refused until it is");
+                self.uncut_import = true;
+                self.shared.log.set_refusing(true);
+            } else {
+                tracing::error!(error = %e, "cannot take a refused import back out of the store; the writer stops");
+                self.broken = true;
+            }
             return;
         }
         match Frontier::load(&self.shared.log, start.head.len) {
