@@ -50,15 +50,21 @@ fn an_import_refused_at_its_last_line_leaves_the_ledger_as_it_was() {
     assert_eq!(record_file_lines(&data), EVENTS as usize);
 }
 
-#[test]
-fn an_import_whose_commit_fails_part_way_leaves_the_ledger_as_it_was() {
+/// A ledger in a temporary dir with faults to inject, and the lines of a valid ledger file to import into it.
+fn with_faults() -> (tempfile::TempDir, Vec<Vec<u8>>, Arc<Faults>, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let file = ledger_file(dir.path());
     let lines = split_lines(&std::fs::read(&file).unwrap()).unwrap();
-    let data = dir.path().join("data");
     let faults = Arc::new(Faults::default());
-    let l =
-        Ledger::open_with(&data, LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() }).unwrap();
+    let options = LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() };
+    let l = Ledger::open_with(&dir.path().join("data"), options).unwrap();
+    (dir, lines, faults, l)
+}
+
+#[test]
+fn an_import_whose_commit_fails_part_way_leaves_the_ledger_as_it_was() {
+    let (dir, lines, faults, l) = with_faults();
+    let data = dir.path().join("data");
     // Two chunks are committed, the third fails as a full disk does (the injected fault is a full disk).
     faults.fail_commits_after(2, 1);
     let e = l.import_blocking(lines.clone()).unwrap_err();
@@ -75,13 +81,8 @@ fn an_import_whose_commit_fails_part_way_leaves_the_ledger_as_it_was() {
 /// (503 over HTTP) while it refuses, and go through again, with the import taken back out, once it takes writes.
 #[test]
 fn an_import_whose_cut_back_the_disk_refused_stopped_the_writer() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = ledger_file(dir.path());
-    let lines = split_lines(&std::fs::read(&file).unwrap()).unwrap();
+    let (dir, lines, faults, l) = with_faults();
     let data = dir.path().join("data");
-    let faults = Arc::new(Faults::default());
-    let l =
-        Ledger::open_with(&data, LedgerOptions { faults: Some(faults.clone()), ..LedgerOptions::default() }).unwrap();
     // Two chunks are committed, the third fails, and so do the first two tries to cut the import back.
     faults.fail_commits_after(2, 1);
     faults.fail_next_cut_backs(2);
