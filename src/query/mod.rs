@@ -165,6 +165,15 @@ impl<'a> Read<'a> {
         Ok(self.ledger.records_within(entity, self.head.len)?)
     }
 
+    /// The newest record of `entity` up to this read's head that `keep` accepts.
+    pub fn last_record_for(
+        &self,
+        entity: &Entity,
+        keep: impl Fn(&Record) -> bool,
+    ) -> Result<Option<Record>, QueryError> {
+        Ok(self.ledger.last_record_within(entity, self.head.len, keep)?)
+    }
+
     /// The records with `from <= seq < to`, up to this read's head.
     pub fn records(&self, from: u64, to: u64) -> Result<Vec<Record>, QueryError> {
         Ok(self.ledger.records(from, to.min(self.head.len))?)

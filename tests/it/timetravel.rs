@@ -267,3 +267,37 @@ fn versions_diff_and_blame_on_the_command_line() {
     assert_eq!((row["value"].as_str(), row["set_by"]["seq"].as_u64()), (Some("62%以上"), Some(202)));
     assert_eq!(row["set_by"]["actor"]["id"], "kikaku-01");
 }
+
+/// Regression: the portal's front page read every plan's whole history to show its last change, so it took as long
+/// as the ledger was long. The newest-first read it uses now must pick the same record as the whole history did, at
+/// every seq and at every effective date, including effective dates that arrive out of order.
+#[test]
+fn the_front_page_read_every_plans_whole_history_for_its_last_change() {
+    use planledger::core::domain::Entity;
+    use planledger::query::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    at(&l, create_plan("p"), (2016, 4, 1), None);
+    at(&l, create_plan("q"), (2016, 4, 1), None);
+    at(&l, add_node("p", "a"), (2018, 4, 1), None);
+    at(&l, add_node("q", "c"), (2016, 4, 1), None);
+    at(&l, define("i", "a"), (2017, 4, 1), None);
+    at(&l, set_target("i", "2018", "60以上"), (2019, 4, 1), None);
+    at(&l, set_target("i", "2018", "62以上"), (2016, 10, 1), Some("遡及"));
+    let (read, ()) = Read::capture(&l, |_| ());
+    let entity = Entity::Plan(pid());
+    let whole = read.records_for(&entity).unwrap();
+    assert!(whole.len() >= 5, "the plan has a history to choose from");
+    let mut points: Vec<Option<Point>> = vec![None];
+    points.extend((0..8).map(|s| Some(Point::Seq(s))));
+    for (y, m) in [(2016, 3), (2016, 4), (2016, 11), (2017, 4), (2018, 3), (2018, 4), (2019, 4), (2020, 1)] {
+        points.push(Some(Point::Effective(NaiveDate::from_ymd_opt(y, m, 1).unwrap())));
+    }
+    for point in points {
+        let keep = |r: &planledger::core::record::Record| point.is_none_or(|p| p.includes(r));
+        let expected = whole.iter().rev().find(|r| keep(r)).map(|r| r.seq);
+        let got = read.last_record_for(&entity, keep).unwrap().map(|r| r.seq);
+        assert_eq!(got, expected, "at {point:?}");
+    }
+    l.close();
+}

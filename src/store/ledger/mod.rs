@@ -388,6 +388,24 @@ impl Ledger {
         Ok(out)
     }
 
+    /// The newest record of `entity` below `len` that `keep` accepts, read newest first, so that it costs the records
+    /// it skips rather than the entity's whole history.
+    pub fn last_record_within(
+        &self,
+        entity: &Entity,
+        len: u64,
+        keep: impl Fn(&Record) -> bool,
+    ) -> Result<Option<Record>, LedgerError> {
+        let len = len.min(self.head().len);
+        for seq in self.shared.log.indexed_back(entity, len) {
+            let r = self.shared.log.record(seq?)?;
+            if keep(&r) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
     pub async fn append(&self, req: AppendRequest) -> Result<Appended, LedgerError> {
         self.append_as(req, None).await
     }

@@ -396,6 +396,18 @@ impl Log {
             .collect()
     }
 
+    /// Seqs of the events indexed under `entity` below `to`, newest first: a listing of each plan's last change
+    /// reads one entry per plan, not the plan's history.
+    pub fn indexed_back(&self, entity: &Entity, to: u64) -> impl Iterator<Item = Result<u64, LogError>> + '_ {
+        let key = entity.key();
+        let prefix_len = key.len() + 1;
+        let (lo, hi) = (index_key(&key, 0), index_key(&key, to));
+        entries(self.t().map(|t| t.index.range(lo..hi).rev())).map(move |r| {
+            let (k, _) = r?;
+            seq_of(&k[prefix_len..])
+        })
+    }
+
     /// Seqs of the events of `plan` with `from <= seq < to`, in order (the plan's part of the entity index).
     pub fn plan_seqs(&self, plan: &PlanId, from: u64, to: u64) -> impl Iterator<Item = Result<u64, LogError>> + '_ {
         let entity = Entity::Plan(plan.clone()).key();
@@ -420,9 +432,9 @@ impl Log {
 }
 
 /// The entries a read of one tree walks, or the one error that kept it from starting.
-fn entries(
-    iter: Result<sled::Iter, LogError>,
-) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), LogError>> + use<> {
+fn entries<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>>(
+    iter: Result<I, LogError>,
+) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), LogError>> + use<I> {
     let (iter, failed) = match iter {
         Ok(i) => (Some(i), None),
         Err(e) => (None, Some(e)),

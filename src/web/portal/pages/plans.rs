@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 
 use super::parts::{collect_labels, event_label, plan_facts, point_forms, tree};
-use super::subjects::records_at;
 use super::{At, Query, banner, describe_point, global_banner, head, status_note, with_state};
 use crate::core::domain::Entity;
 use crate::core::domain::model::RestorePoint;
@@ -33,7 +32,9 @@ pub fn index(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Pro
             Some(pt) => read.on_state(&id, Some(pt), |s| s.plans.get(&id).cloned())?,
         };
         let Some(p) = p else { continue };
-        let last = records_at(&read, &Entity::Plan(id), &at)?.pop();
+        // The newest included record only: reading the plan's whole history here made the front page as slow as
+        // the whole ledger is long.
+        let last = read.last_record_for(&Entity::Plan(id), |x| at.point.is_none_or(|p| p.includes(x)))?;
         by_city.entry((p.municipality.code.to_string(), p.municipality.name.clone())).or_default().push((p, last));
     }
     let qs = at.query();
