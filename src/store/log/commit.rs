@@ -80,10 +80,7 @@ impl Log {
             Err(TransactionError::Abort(())) => return Err(LogError::corrupt(None, "the commit transaction aborted")),
         }
         if self.injected_failure() {
-            return Err(LogError::Io {
-                path: self.dir().join("sled"),
-                source: std::io::Error::new(std::io::ErrorKind::StorageFull, "injected fault: no space left on device"),
-            });
+            return Err(self.injected_full_disk());
         }
         self.sync()?;
         rf.append(&lines)?;

@@ -299,6 +299,14 @@ impl Log {
         self.faults.as_ref().is_some_and(|f| f.take_cut_back())
     }
 
+    /// The error an injected fault fails with: sled's disk full.
+    fn injected_full_disk(&self) -> LogError {
+        LogError::Io {
+            path: self.dir().join("sled"),
+            source: std::io::Error::new(std::io::ErrorKind::StorageFull, "injected fault: no space left on device"),
+        }
+    }
+
     fn check_head(&self) -> Result<(), LogError> {
         let head = self.head()?;
         let last = self.t()?.events.last()?;

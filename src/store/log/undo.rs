@@ -69,10 +69,7 @@ impl Log {
     /// and the record file, restores `to` as the head with its `checkpoint`, and removes the import mark.
     pub fn cut_back_to(&self, to: Head, checkpoint: &str) -> Result<(), LogError> {
         if self.injected_cut_back_failure() {
-            return Err(LogError::Io {
-                path: self.dir().join("sled"),
-                source: std::io::Error::new(std::io::ErrorKind::StorageFull, "injected fault: no space left on device"),
-            });
+            return Err(self.injected_full_disk());
         }
         let end = match self.t()?.events.last()? {
             Some((k, _)) => (seq_of(&k)? + 1).max(self.head()?.len),
