@@ -174,6 +174,36 @@ impl<'a> Read<'a> {
         Ok(self.ledger.last_record_within(entity, self.head.len, keep)?)
     }
 
+    /// The changes of `plan` with `from <= seq < to` (up to this read's head) that `keep` accepts, newest first and
+    /// at most `limit`, each with its record and described as the plan's history describes it: against the plan as it
+    /// stood just before it. The plan's records are read newest first and the state before the oldest of them comes
+    /// from the projection cache, so a page costs its window and the cache's spacing, not the plan's history.
+    pub fn plan_changes(
+        &self,
+        plan: &PlanId,
+        (from, to): (u64, u64),
+        limit: usize,
+        keep: impl Fn(&Record) -> bool,
+    ) -> Result<Vec<(Record, HistoryEntry)>, QueryError> {
+        let mut kept = 0usize;
+        let mut window = self.ledger.records_back_within(&Entity::Plan(plan.clone()), to.min(self.head.len), |r| {
+            if r.seq.0 < from || kept == limit {
+                return false;
+            }
+            kept += usize::from(keep(r));
+            true
+        })?;
+        window.reverse();
+        let before = match window.first().and_then(|r| r.seq.0.checked_sub(1)) {
+            Some(s) => self.ledger.plan_within(plan, Some(Point::Seq(s)), self.head.len)?.state,
+            None => State::default(),
+        };
+        let entries = projection::history_after(before, &window);
+        let mut out: Vec<(Record, HistoryEntry)> = window.into_iter().zip(entries).filter(|(r, _)| keep(r)).collect();
+        out.reverse();
+        Ok(out)
+    }
+
     /// The records with `from <= seq < to`, up to this read's head.
     pub fn records(&self, from: u64, to: u64) -> Result<Vec<Record>, QueryError> {
         Ok(self.ledger.records(from, to.min(self.head.len))?)

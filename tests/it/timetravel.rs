@@ -301,3 +301,71 @@ fn the_front_page_read_every_plans_whole_history_for_its_last_change() {
     }
     l.close();
 }
+
+/// `/changes?plan=`, the plan's feed and `/events/{seq}` folded the plan's (or the subject's) whole history to
+/// describe their newest rows, so their time and memory grew with the ledger. They now read the window newest first
+/// and start from the plan's cached state just before it; every window must be described exactly as the whole
+/// history describes it, with the cache on and off, at every seq and at effective dates that arrive out of order.
+#[test]
+fn the_change_list_folded_a_plans_whole_history_for_its_newest_rows() {
+    use planledger::core::domain::Entity;
+    use planledger::query::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    at(&l, create_plan("p"), (2016, 4, 1), None);
+    at(&l, create_plan("q"), (2016, 4, 1), None);
+    at(&l, add_node("p", "a"), (2016, 4, 1), None);
+    at(&l, add_node("p", "b"), (2016, 4, 1), None);
+    at(&l, add_node("q", "c"), (2016, 4, 1), None);
+    at(&l, define("i", "a"), (2016, 4, 1), None);
+    for (n, (y, m)) in [(2017, 4), (2016, 10), (2018, 4), (2017, 1), (2019, 4), (2016, 5)].into_iter().enumerate() {
+        at(&l, set_target("i", "2018", &format!("{}以上", 60 + n)), (y, m, 1), Some("見直し"));
+        let parent = if n % 2 == 0 { Some("a".into()) } else { None };
+        at(&l, Command::MoveNode { node: "b".into(), parent, order: None }, (y, m, 1), Some("再編"));
+        at(
+            &l,
+            Command::RenameNode { node: "a".into(), code: None, title: Some(format!("施策 第{n}版")) },
+            (y, m, 1),
+            None,
+        );
+    }
+    let (read, ()) = Read::capture(&l, |_| ());
+    let whole = read.history(&Entity::Plan(pid())).unwrap();
+    let len = read.head().len;
+    let key = |e: &projection::HistoryEntry| (e.source.seq, format!("{:?}", e.changes));
+    let mut points: Vec<Option<Point>> = vec![None];
+    points.extend((0..len).map(|s| Some(Point::Seq(s))));
+    for (y, m) in [(2016, 3), (2016, 4), (2016, 11), (2017, 2), (2017, 4), (2018, 4), (2020, 1)] {
+        points.push(Some(Point::Effective(NaiveDate::from_ymd_opt(y, m, 1).unwrap())));
+    }
+    for every in [0, 1, 3] {
+        l.set_cache_every(every);
+        for point in &points {
+            let keep = |r: &planledger::core::record::Record| point.is_none_or(|p| p.includes(r));
+            for from in [0, 3, 9, len - 2] {
+                for limit in [1, 2, 5, 100] {
+                    let expected: Vec<_> = whole
+                        .iter()
+                        .rev()
+                        .filter(|e| {
+                            e.source.seq >= from
+                                && point.is_none_or(|p| {
+                                    p.includes_event(e.source.seq, e.source.recorded_at, e.source.effective)
+                                })
+                        })
+                        .take(limit)
+                        .map(key)
+                        .collect();
+                    let got: Vec<_> = read
+                        .plan_changes(&pid(), (from, len), limit, keep)
+                        .unwrap()
+                        .iter()
+                        .map(|(_, e)| key(e))
+                        .collect();
+                    assert_eq!(got, expected, "every {every}, {point:?}, from {from}, limit {limit}");
+                }
+            }
+        }
+    }
+    l.close();
+}

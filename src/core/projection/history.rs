@@ -222,7 +222,14 @@ fn label_node(state: &State, id: &crate::core::domain::NodeId) -> String {
 /// History from the records that concern one entity, in order. Only these records are folded: every earlier
 /// value of the entity is set by one of them, so old → new needs nothing else.
 pub fn history(records: &[Record]) -> Vec<HistoryEntry> {
-    let mut state = State::default();
+    history_after(State::default(), records)
+}
+
+/// [`history`] of records that follow `before`: each is described against `before` with the records ahead of it
+/// folded in. With `before` the fold of everything earlier, the entries are those `history` gives for the whole
+/// sequence, so a window of a long history costs the window.
+pub fn history_after(before: State, records: &[Record]) -> Vec<HistoryEntry> {
+    let mut state = before;
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         let changes = describe(&state, &r.event);

@@ -7,7 +7,7 @@ mod history;
 pub mod view;
 
 pub use diff::{BlameEntry, DiffEntry, EventRef, PlanDiff, blame, diff};
-pub use history::{Change, HistoryEntry, describe, history};
+pub use history::{Change, HistoryEntry, describe, history, history_after};
 pub use view::{IndicatorView, NodeView, PlanSummary, PlanView, SeriesRow, series, view_plan};
 
 use chrono::{DateTime, NaiveDate, Utc};

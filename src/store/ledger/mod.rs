@@ -406,6 +406,27 @@ impl Ledger {
         Ok(None)
     }
 
+    /// The records of `entity` below `len`, newest first, for as long as `more` accepts the next one: the first
+    /// record it refuses ends the read and is not returned. The read costs the records returned, not the entity's
+    /// whole history.
+    pub fn records_back_within(
+        &self,
+        entity: &Entity,
+        len: u64,
+        mut more: impl FnMut(&Record) -> bool,
+    ) -> Result<Vec<Record>, LedgerError> {
+        let len = len.min(self.head().len);
+        let mut out = Vec::new();
+        for seq in self.shared.log.indexed_back(entity, len) {
+            let r = self.shared.log.record(seq?)?;
+            if !more(&r) {
+                break;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
     pub async fn append(&self, req: AppendRequest) -> Result<Appended, LedgerError> {
         self.append_as(req, None).await
     }

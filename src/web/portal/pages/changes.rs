@@ -12,6 +12,7 @@ use crate::core::domain::event::Subject;
 use crate::core::domain::time::jst;
 use crate::core::domain::{Entity, IndicatorId, NodeId, PlanId, State};
 use crate::core::projection::{self, HistoryEntry, Point};
+use crate::core::record::Record;
 use crate::query::Read;
 use crate::store::Ledger;
 use crate::web::Problem;
@@ -74,27 +75,47 @@ impl About {
     }
 }
 
+fn row(r: &Record, entry: HistoryEntry) -> ChangeRow {
+    ChangeRow {
+        plan: r.event.plan().clone(),
+        about: match r.event.subject() {
+            Subject::Plan => About::Plan,
+            Subject::Node(n) => About::Node(n.clone()),
+            Subject::Indicator(i) => About::Indicator(i.clone()),
+        },
+        entry,
+    }
+}
+
 fn rows_of(read: &Read, entity: &Entity) -> Result<Vec<ChangeRow>, Problem> {
     let records = read.records_for(entity)?;
     let entries = projection::history(&records);
-    Ok(records
-        .iter()
-        .zip(entries)
-        .map(|(r, entry)| ChangeRow {
-            plan: r.event.plan().clone(),
-            about: match r.event.subject() {
-                Subject::Plan => About::Plan,
-                Subject::Node(n) => About::Node(n.clone()),
-                Subject::Indicator(i) => About::Indicator(i.clone()),
-            },
-            entry,
-        })
-        .collect())
+    Ok(records.iter().zip(entries).map(|(r, entry)| row(r, entry)).collect())
 }
 
-/// The most recent changes (newest first, at most `limit`) that match `f`, up to the read's head. Each entity's
-/// changes are described by folding that entity's own records (as its history does).
+/// The newest changes of `plan` with `from <= seq < to` that `point` includes, at most `limit`.
+fn plan_rows(
+    read: &Read,
+    plan: &PlanId,
+    window: (u64, u64),
+    point: Option<Point>,
+    limit: usize,
+) -> Result<Vec<ChangeRow>, Problem> {
+    let keep = |r: &Record| point.is_none_or(|p| p.includes(r));
+    Ok(read.plan_changes(plan, window, limit, keep)?.into_iter().map(|(r, entry)| row(&r, entry)).collect())
+}
+
+/// The most recent changes (newest first, at most `limit`) that match `f`, up to the read's head. A plan's changes
+/// are described as its history describes them, read newest first from the end of the window; an indicator's or a
+/// department's by folding those subjects' own records (as their histories do).
 pub fn recent_changes(read: &Read, f: &Filter, limit: usize) -> Result<Vec<ChangeRow>, Problem> {
+    // The end of the window: past it no event is part of the point. On the effective axis any event may be.
+    let len = read.head().len;
+    let end = match f.point {
+        None | Some(Point::Effective(_)) => len,
+        Some(Point::Seq(s)) => s.saturating_add(1).min(len),
+        Some(Point::AsOf(t)) => read.ledger().recorded_by(t)?.min(len),
+    };
     let mut rows = if let Some(i) = &f.indicator {
         rows_of(read, &Entity::Indicator(i.clone()))?
     } else if let Some(d) = &f.department {
@@ -106,27 +127,18 @@ pub fn recent_changes(read: &Read, f: &Filter, limit: usize) -> Result<Vec<Chang
         all.retain(|r| seen.insert(r.entry.source.seq));
         all
     } else if let Some(p) = &f.plan {
-        rows_of(read, &Entity::Plan(p.clone()))?
+        plan_rows(read, p, (0, end), f.point, limit)?
     } else {
-        // The window: the last `limit` events the point includes. On the effective axis those are not a prefix of
+        // The window: the last `limit` events the point includes. On the effective axis those are not a suffix of
         // the log, so every plan's changes are read.
-        let len = read.head().len;
-        let (from, len) = match f.point {
-            None => (len.saturating_sub(limit as u64), len),
-            Some(Point::Seq(s)) => {
-                let end = s.saturating_add(1).min(len);
-                (end.saturating_sub(limit as u64), end)
-            }
-            Some(Point::AsOf(t)) => {
-                let end = read.ledger().recorded_by(t)?.min(len);
-                (end.saturating_sub(limit as u64), end)
-            }
-            Some(Point::Effective(_)) => (0, len),
+        let from = match f.point {
+            Some(Point::Effective(_)) => 0,
+            _ => end.saturating_sub(limit as u64),
         };
-        let plans: BTreeSet<PlanId> = read.records(from, len)?.iter().map(|r| r.event.plan().clone()).collect();
+        let plans: BTreeSet<PlanId> = read.records(from, end)?.iter().map(|r| r.event.plan().clone()).collect();
         let mut all = Vec::new();
         for p in plans {
-            all.extend(rows_of(read, &Entity::Plan(p))?.into_iter().filter(|r| r.entry.source.seq >= from));
+            all.extend(plan_rows(read, &p, (from, end), f.point, limit)?);
         }
         all
     };
@@ -259,7 +271,9 @@ pub fn event(ledger: &Ledger, seq: &str, _today: NaiveDate) -> Result<Markup, Pr
         .records(n, n.saturating_add(1))?
         .pop()
         .ok_or_else(|| Problem::not_found("seq", format!("変更 seq {n} はありません（no such event）")))?;
-    let entry = read.history(&r.event.subject_entity())?.into_iter().find(|e| e.source.seq == n);
+    // Described as the change list describes it, against the plan just before it: the projection cache serves that
+    // state, where the subject's whole history would be folded otherwise.
+    let entry = read.plan_changes(r.event.plan(), (n, n.saturating_add(1)), 1, |_| true)?.pop().map(|(_, e)| e);
     let plan = r.event.plan();
     let (subject, subject_href) = match r.event.subject() {
         Subject::Plan => (plan.to_string(), format!("/plans/{}", enc(plan.as_str()))),
