@@ -478,3 +478,86 @@ async fn a_change_to_an_item_without_departments_is_filed_under_its_ancestors() 
     assert!(changes.contains(&child), "the new item answers to its parent's department {dept}");
     ledger.close();
 }
+
+/// Text an editor wrote that a spreadsheet would take for a formula comes back from the CSV as text (prefixed with
+/// `'`); numbers the ledger formats itself, a negative one too, stay numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_cells_that_look_like_formulas_are_written_as_text() {
+    use planledger::core::domain::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let l = ledger.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut node = crate::support::add_node("p", "p.n");
+        if let Command::AddNode { title, code, .. } = &mut node {
+            *title = "=HYPERLINK(\"http://evil.example/\",\"詳細\")".into();
+            *code = "-1".into();
+        }
+        let mut ind = crate::support::define("p.n.k", "p.n");
+        if let Command::DefineIndicator { name, unit, direction, .. } = &mut ind {
+            *name = "+SUM(A1:A9)".into();
+            *unit = "@件".into();
+            *direction = "lower".into();
+        }
+        let cs = vec![
+            crate::support::create_plan("p"),
+            node,
+            ind,
+            set_target("p.n.k", "2017", "-1.5以下"),
+            Command::ReportProgress {
+                indicator: "p.n.k".into(),
+                fiscal_year: "2017".into(),
+                value: "-2".into(),
+                as_of: None,
+                note: String::new(),
+            },
+        ];
+        l.append_blocking(crate::support::req(cs)).unwrap();
+    })
+    .await
+    .unwrap();
+    let app = planledger::web::app(ledger.clone());
+    let a = get(&app, "/plans/p/download.csv").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let rows = check_csv(&a.body, "131091");
+    let target = rows.iter().find(|r| &r[9] == "2017" && &r[10] == "目標").expect("a target row");
+    assert_eq!(&target[5], "'-1", "the item number is text");
+    assert_eq!(&target[6], "'=HYPERLINK(\"http://evil.example/\",\"詳細\")", "the title is text");
+    assert_eq!(&target[8], "'+SUM(A1:A9)", "the indicator's name is text");
+    assert_eq!(&target[12], "'@件", "the unit is text");
+    assert_eq!((&target[11], &target[13]), ("-1.5", "以下"), "the target stays a number");
+    let actual = rows.iter().find(|r| &r[9] == "2017" && &r[10] == "実績").expect("an actual row");
+    assert_eq!(&actual[11], "-2", "the actual stays a number");
+    assert!(a.body.contains("\r\n") && !a.body.replace("\r\n", "").contains('\n'), "CRLF line ends only");
+    ledger.close();
+}
+
+/// Every answer, page, download, API document, problem and asset alike, carries the security headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = seeded(dir.path()).await;
+    let app = planledger::web::app(ledger.clone());
+    for uri in [
+        "/",
+        &format!("/plans/{SHINAGAWA}"),
+        &format!("/plans/{SHINAGAWA}/download.csv"),
+        "/changes",
+        "/plans/nope",
+        "/api/plans",
+        "/api/plans/nope",
+        "/api/checkpoint",
+        "/assets/portal.css",
+    ] {
+        let res = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        for (name, value) in planledger::web::SECURITY_HEADERS {
+            assert_eq!(
+                res.headers().get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{uri} ({}): {name}",
+                res.status()
+            );
+        }
+    }
+    ledger.close();
+}

@@ -41,14 +41,25 @@ pub const COLUMNS: [&str; 15] = [
     "時点",
 ];
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+/// A cell as a spreadsheet should show it: text that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is
+/// prefixed with `'`, so that Excel or LibreOffice shows it as the text it is instead of evaluating it as a formula
+/// (OWASP's rule against CSV injection). Editors write titles, names and units; a download must never run them.
+/// Only cells of text pass through here: the numbers the ledger formats itself (a value such as `-1.5`, a year)
+/// cannot be formulas and stay numbers.
+pub fn text_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}").into() } else { s.into() }
 }
 
-fn line(out: &mut String, cells: &[&str]) {
-    let row: Vec<String> = cells.iter().map(|c| field(c)).collect();
-    out.push_str(&row.join(","));
-    out.push_str("\r\n");
+/// A CSV writer of the downloads' dialect: CRLF line ends, fields quoted only when they need it.
+pub fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new())
+}
+
+/// The written bytes after the BOM: writing to memory cannot fail, so an error here is a bug worth a 500.
+pub fn csv_bytes(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, Problem> {
+    let mut out = BOM.as_bytes().to_vec();
+    out.extend(w.into_inner().map_err(|e| Problem::internal(e.into_error()))?);
+    Ok(out)
 }
 
 /// The plan at the download's point and the label of that point, from one read of the ledger.
@@ -80,56 +91,51 @@ fn collect<'a>(nodes: &'a [NodeView], out: &mut Vec<(&'a NodeView, &'a Indicator
     }
 }
 
-/// The CSV text (with its BOM): per indicator, its baseline, then per fiscal year of its series a target row and
-/// an actual row; a value that is absent is an empty cell.
-pub fn csv_text(view: &PlanView, point: &str) -> String {
+/// The CSV (with its BOM): per indicator, its baseline, then per fiscal year of its series a target row and an
+/// actual row; a value that is absent is an empty cell.
+pub fn csv_text(view: &PlanView, point: &str) -> Result<Vec<u8>, Problem> {
     let p = &view.plan;
-    let mut out = String::from(BOM);
-    line(&mut out, &COLUMNS);
+    let mut w = csv_writer();
+    let bad = |e: csv::Error| Problem::internal(e);
+    w.write_record(COLUMNS).map_err(bad)?;
     let mut rows = Vec::new();
     collect(&view.nodes, &mut rows);
     for (n, i) in rows {
-        let title = n.title.as_str();
         let mut row = |year: String, kind: &str, value: String, cmp: &str| {
-            line(
-                &mut out,
-                &[
-                    &p.municipality_code,
-                    &p.municipality,
-                    p.id.as_str(),
-                    &p.title,
-                    n.id.as_str(),
-                    &n.code,
-                    title,
-                    i.id.as_str(),
-                    &i.name,
-                    &year,
-                    kind,
-                    &value,
-                    &i.unit,
-                    cmp,
-                    point,
-                ],
-            )
+            let t = text_cell;
+            let cells: [std::borrow::Cow<'_, str>; 15] = [
+                t(&p.municipality_code),
+                t(&p.municipality),
+                t(p.id.as_str()),
+                t(&p.title),
+                t(n.id.as_str()),
+                t(&n.code),
+                t(&n.title),
+                t(i.id.as_str()),
+                t(&i.name),
+                year.into(),
+                kind.into(),
+                value.into(),
+                t(&i.unit),
+                cmp.into(),
+                t(point),
+            ];
+            w.write_record(cells.iter().map(|c| c.as_bytes()))
         };
         if let Some(b) = &i.baseline {
-            row(b.fiscal_year.year().to_string(), "基準値", b.value.to_string(), "");
+            row(b.fiscal_year.year().to_string(), "基準値", b.value.to_string(), "").map_err(bad)?;
         }
         for s in &i.series {
             let (value, cmp) = match &s.target {
                 Some(Target::Value { value, comparator }) => (value.to_string(), comparator.suffix()),
                 _ => (String::new(), ""),
             };
-            row(s.fiscal_year.year().to_string(), "目標", value, cmp);
-            row(
-                s.fiscal_year.year().to_string(),
-                "実績",
-                s.actual.as_ref().map(|a| a.value.to_string()).unwrap_or_default(),
-                "",
-            );
+            row(s.fiscal_year.year().to_string(), "目標", value, cmp).map_err(bad)?;
+            let actual = s.actual.as_ref().map(|a| a.value.to_string()).unwrap_or_default();
+            row(s.fiscal_year.year().to_string(), "実績", actual, "").map_err(bad)?;
         }
     }
-    out
+    csv_bytes(w)
 }
 
 pub fn plan_csv(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<Download, Problem> {
@@ -137,7 +143,7 @@ pub fn plan_csv(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Re
     Ok(Download {
         content_type: "text/csv; charset=utf-8",
         file_name: format!("{id}.csv"),
-        body: csv_text(&view, &label).into_bytes(),
+        body: csv_text(&view, &label)?,
     })
 }
 
