@@ -47,12 +47,12 @@ fn json_or<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T)) ->
 }
 
 /// The point options as the query layer reads them: at most one, resolved against `plan`.
-fn point(p: &PointArgs, plan: &Plan) -> Result<Option<Point>> {
+fn point(p: &PointArgs, read: &Read, plan: &Plan) -> Result<Option<Point>> {
     let at = p.at.map(|s| s.to_string());
     let given = [("at", at.as_deref()), ("as_of", p.as_of.as_deref()), ("effective", p.effective.as_deref())];
     let pairs = given.into_iter().chain([("version", p.version.as_deref())]).filter_map(|(k, v)| v.map(|v| (k, v)));
     let spec = PointSpec::from_pairs(pairs).map_err(domain)?;
-    spec.resolve(plan).map_err(domain)
+    spec.resolve(plan, read.head().len).map_err(domain)
 }
 
 fn plan<'a>(ledger: &'a Ledger, plan: &str) -> Result<(Read<'a>, PlanRead)> {
@@ -68,7 +68,7 @@ pub fn plans(data: &Path, json: bool) -> Result<ExitCode> {
 pub fn show(data: &Path, name: &str, pa: &PointArgs, json: bool) -> Result<ExitCode> {
     let ledger = open_existing(data)?;
     let (read, r) = plan(&ledger, name)?;
-    let pt = point(pa, &r.current)?;
+    let pt = point(pa, &read, &r.current)?;
     let (view, shown) = read
         .with_state(&r.id, pt, "plan", |s| Some((projection::view_plan(s, &r.id)?, s.plans.get(&r.id)?.clone())))
         .map_err(query_error)?;
@@ -91,8 +91,8 @@ pub fn show(data: &Path, name: &str, pa: &PointArgs, json: bool) -> Result<ExitC
 pub fn diff(data: &Path, name: &str, from: &str, to: &str, json: bool) -> Result<ExitCode> {
     let ledger = open_existing(data)?;
     let (read, r) = plan(&ledger, name)?;
-    let from = projection::parse_point("from", from, &r.current).map_err(domain)?;
-    let to = projection::parse_point("to", to, &r.current).map_err(domain)?;
+    let from = read.parse_point("from", from, &r.current).map_err(query_error)?;
+    let to = read.parse_point("to", to, &r.current).map_err(query_error)?;
     let d = read.diff(&r, from, to).map_err(query_error)?;
     json_or(json, &d, print::diff)
 }
@@ -100,7 +100,7 @@ pub fn diff(data: &Path, name: &str, from: &str, to: &str, json: bool) -> Result
 pub fn blame(data: &Path, name: &str, pa: &PointArgs, json: bool) -> Result<ExitCode> {
     let ledger = open_existing(data)?;
     let (read, r) = plan(&ledger, name)?;
-    let pt = point(pa, &r.current)?;
+    let pt = point(pa, &read, &r.current)?;
     let rows = read.blame(&r, pt).map_err(query_error)?;
     json_or(json, &rows, |rows| print::blame(rows))
 }

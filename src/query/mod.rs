@@ -7,6 +7,7 @@ mod point;
 
 pub use point::{POINT_PARAMS, PointSpec, SEQ_MAX, parse_seq};
 
+use crate::core::domain::model::RestorePoint;
 use crate::core::domain::state::{Indicator, Node, Plan};
 use crate::core::domain::{DomainError, Entity, IndicatorId, NodeId, PlanId, State};
 use crate::core::projection::{self, BlameEntry, HistoryEntry, IndicatorView, PlanDiff, PlanSummary, PlanView, Point};
@@ -96,6 +97,19 @@ impl<'a> Read<'a> {
         });
         let (node, version) = found.ok_or_else(missing)?;
         Ok((read, node, version))
+    }
+
+    /// A point written as one string ([`projection::resolve_point`]), refused on `field` when it names a seq past
+    /// this read's head.
+    pub fn resolve_point(&self, field: &str, s: &str, plan: &Plan) -> Result<Option<RestorePoint>, QueryError> {
+        let p = projection::resolve_point(field, s, plan)?;
+        projection::check_within(field, p.as_ref().map(RestorePoint::point), self.head.len)?;
+        Ok(p)
+    }
+
+    /// [`resolve_point`](Self::resolve_point), as the point to read.
+    pub fn parse_point(&self, field: &str, s: &str, plan: &Plan) -> Result<Option<Point>, QueryError> {
+        Ok(self.resolve_point(field, s, plan)?.map(|p| p.point()))
     }
 
     pub fn head(&self) -> Head {

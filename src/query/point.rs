@@ -46,20 +46,26 @@ impl PointSpec {
         Ok(Self { given: given.pop() })
     }
 
-    /// The point on a page or command about one plan: a version name is resolved against `plan`.
-    pub fn resolve(&self, plan: &Plan) -> Result<Option<Point>, DomainError> {
-        self.resolve_with(Some(plan))
+    /// The point on a page or command about one plan: a version name is resolved against `plan`; a seq must be
+    /// one of the `len` events the read holds.
+    pub fn resolve(&self, plan: &Plan, len: u64) -> Result<Option<Point>, DomainError> {
+        self.resolve_with(Some(plan), len)
     }
 
     /// The point of a read about no one plan (every plan, the change log): a version name belongs to one plan and
     /// is refused.
-    pub fn resolve_global(&self) -> Result<Option<Point>, DomainError> {
-        self.resolve_with(None)
+    pub fn resolve_global(&self, len: u64) -> Result<Option<Point>, DomainError> {
+        self.resolve_with(None, len)
     }
 
-    fn resolve_with(&self, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
+    fn resolve_with(&self, plan: Option<&Plan>, len: u64) -> Result<Option<Point>, DomainError> {
         let Some((k, v)) = &self.given else { return Ok(None) };
-        Ok(Some(match k.as_str() {
+        let point = self.parse(k, v, plan)?;
+        projection::check_within(k, point, len)
+    }
+
+    fn parse(&self, k: &str, v: &str, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
+        Ok(Some(match k {
             "at" => Point::Seq(parse_seq("at", v)?),
             "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
             "effective" => Point::Effective(projection::parse_effective("effective", v)?),
@@ -85,9 +91,23 @@ mod tests {
         let e = PointSpec::from_pairs([("version", "v1"), ("at", "3"), ("x", "y")]).unwrap_err();
         assert_eq!(e.field, "at,version");
         let p = PointSpec::from_pairs([("at", "3"), ("x", "y")]).unwrap();
-        assert_eq!(p.resolve_global().unwrap(), Some(Point::Seq(3)));
-        assert_eq!(PointSpec::default().resolve_global().unwrap(), None);
-        assert_eq!(PointSpec::from_pairs([("version", "v")]).unwrap().resolve_global().unwrap_err().field, "version");
-        assert_eq!(PointSpec::from_pairs([("at", "x")]).unwrap().resolve_global().unwrap_err().field, "at");
+        assert_eq!(p.resolve_global(4).unwrap(), Some(Point::Seq(3)));
+        assert_eq!(PointSpec::default().resolve_global(0).unwrap(), None);
+        assert_eq!(PointSpec::from_pairs([("version", "v")]).unwrap().resolve_global(9).unwrap_err().field, "version");
+        assert_eq!(PointSpec::from_pairs([("at", "x")]).unwrap().resolve_global(9).unwrap_err().field, "at");
+    }
+
+    #[test]
+    fn a_seq_past_the_head_is_refused_on_its_parameter() {
+        let e = PointSpec::from_pairs([("at", "3")]).unwrap().resolve_global(3).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            ("at", "seq 3 is not in the ledger: it holds 3 events (seqs 0 to 2)")
+        );
+        let e = PointSpec::from_pairs([("at", "0")]).unwrap().resolve_global(0).unwrap_err();
+        assert_eq!(e.reason, "seq 0 is not in the ledger: it holds no events yet");
+        assert!(PointSpec::from_pairs([("at", "2")]).unwrap().resolve_global(3).is_ok());
+        // Dates on either axis name no event and are never refused for lying beyond the head.
+        assert!(PointSpec::from_pairs([("effective", "2999-01-01")]).unwrap().resolve_global(0).is_ok());
     }
 }

@@ -12,7 +12,7 @@ use crate::core::domain::{
     Command, Denied, DomainError, Entity, EventHash, IndicatorId, NodeId, PlanEvent, PlanId, Principal, State,
     authorize, check_meta, decide, event::Subject,
 };
-use crate::core::projection::{Change, describe, replay, resolve_point};
+use crate::core::projection::{Change, check_within, describe, replay, resolve_point};
 use crate::core::record::Record;
 use crate::store::ledger::{AppendRequest, Appended, Ledger, LedgerError, Precondition};
 
@@ -188,15 +188,7 @@ pub fn prepare(ledger: &Ledger, req: &RestoreRequest) -> Result<PreparedRestore,
     let Some(to) = now.plans.get(&plan).map(|p| resolve_point("to", &req.to, p)).transpose()?.flatten() else {
         return Err(DomainError::invalid("to", "must name a past point; `now` is where the plan already is").into());
     };
-    if let RestorePoint::Seq { seq } | RestorePoint::Version { seq, .. } = &to
-        && *seq >= head.len
-    {
-        return Err(DomainError::invalid(
-            "to",
-            format!("seq {seq} is not in the ledger (it holds {} events)", head.len),
-        )
-        .into());
-    }
+    check_within("to", Some(to.point()), head.len)?;
     let records: Vec<Record> = ledger.records_within(&Entity::Plan(plan.clone()), head.len)?;
     let past = replay(&records, Some(to.point()));
     let mut commands = plan_restore(&now, &past, &plan, &scope, &req.meta)?;

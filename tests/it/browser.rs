@@ -246,7 +246,7 @@ fn the_portal_in_headless_chromium() {
     d.follow(&format!("a[href='/plans/{SHINAGAWA}']"));
     assert_eq!(d.url(), format!("{base}/plans/{SHINAGAWA}"));
     assert_eq!(d.text("h1"), "品川区総合実施計画（第4次）");
-    assert!(d.text(".banner").contains("現在の計画"));
+    assert!(d.text(".banner").contains("計画期間が終了した計画"), "the 2016–2018 plan has ended");
     d.screenshot(&shots, "02-plan");
 
     // Keyboard: the first Tab lands on the skip link, which is then visible.

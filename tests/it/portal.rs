@@ -135,7 +135,8 @@ async fn the_banner_says_current_past_or_prospective_and_draft_or_superseded() {
     let render =
         move |plan: &str, pairs: &[(&str, &str)]| pages::plan(&l, plan, &q(pairs), today()).unwrap().into_string();
     let current = render(SHINAGAWA, &[]);
-    assert!(current.contains("banner banner-current") && current.contains("現在の計画"), "current");
+    assert!(current.contains("banner banner-ended") && current.contains("計画期間が終了した計画"), "ended");
+    assert!(!current.contains("現在の計画<"), "an ended plan is not called the plan in force");
     assert!(current.contains("計画期間 2016年度～2018年度（平成28年度～平成30年度） は終了しています"), "ended");
     assert!(!current.contains("see the current plan"));
 
@@ -158,8 +159,15 @@ async fn the_banner_says_current_past_or_prospective_and_draft_or_superseded() {
 
     let draft = render(SETAGAYA, &[]);
     assert!(draft.contains("この計画は案（draft）です"));
+    assert!(draft.contains("banner banner-draft") && draft.contains("計画案（策定前）"));
     let superseded = render(MEGURO_OLD, &[]);
     assert!(superseded.contains("改定により失効しています（superseded）"));
+    assert!(superseded.contains("banner banner-ended") && superseded.contains("失効した計画"));
+    for (name, html) in [("draft", &draft), ("superseded", &superseded)] {
+        assert!(!html.contains("banner-current") && !html.contains("現在の計画<"), "{name}: never the in-force banner");
+    }
+    let in_force = render("meguro-kihon-2022", &[]);
+    assert!(in_force.contains("banner banner-current") && in_force.contains("現在の計画<"), "in force");
 
     let versions = ledger.read().state.plans.values().find(|p| p.id.as_str() == SHINAGAWA).unwrap().versions.clone();
     let (name, seq) = versions.iter().next().unwrap();
@@ -184,6 +192,14 @@ async fn bad_input_answers_an_html_page_naming_the_parameter() {
         (format!("{p}/compare?from=1"), StatusCode::BAD_REQUEST, "to"),
         (format!("{p}/compare?from=as-of:x&to=now"), StatusCode::BAD_REQUEST, "from"),
         (format!("{p}/download.csv?at=x"), StatusCode::BAD_REQUEST, "at"),
+        (format!("{p}?at=9999"), StatusCode::BAD_REQUEST, "at"),
+        (format!("{p}/download.csv?at=9999"), StatusCode::BAD_REQUEST, "at"),
+        ("/?at=9999".to_string(), StatusCode::BAD_REQUEST, "at"),
+        ("/changes?at=9999".to_string(), StatusCode::BAD_REQUEST, "at"),
+        (format!("/indicators/{KPI}?at=9999"), StatusCode::BAD_REQUEST, "at"),
+        (format!("{p}/compare?from=seq:9999&to=now"), StatusCode::BAD_REQUEST, "from"),
+        (format!("{p}/compare?from=0&to=9999"), StatusCode::BAD_REQUEST, "to"),
+        (format!("{p}/compare?from=0&to=nonsense"), StatusCode::NOT_FOUND, "to"),
         ("/plans/no-such-plan".to_string(), StatusCode::NOT_FOUND, "plan"),
         ("/indicators/nope".to_string(), StatusCode::NOT_FOUND, "id"),
         ("/nodes/nope".to_string(), StatusCode::NOT_FOUND, "id"),
@@ -200,6 +216,13 @@ async fn bad_input_answers_an_html_page_naming_the_parameter() {
         assert!(a.body.contains(&format!("パラメータ parameter: <code>{field}</code>")), "{uri}: {}", a.body);
         accessible(&uri, &a.body);
     }
+    // The refusal says what the ledger holds instead.
+    let a = get(&app, &format!("{p}?at=9999")).await;
+    let len = ledger.read().head.len;
+    assert!(a.body.contains(&format!("seq 9999 is not in the ledger: it holds {len} events (seqs 0 to {})", len - 1)));
+    let api = get(&app, &format!("/api/plans/{SHINAGAWA}?at=9999")).await;
+    assert_eq!(api.status, StatusCode::BAD_REQUEST, "the API refuses it too");
+    assert!(api.body.contains("\"field\":\"at\""), "{}", api.body);
     // The API keeps its problem documents.
     let api = get(&app, "/api/nothing-here").await;
     assert_eq!((api.status, api.content_type.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
@@ -559,5 +582,24 @@ async fn every_answer_carries_the_security_headers() {
             );
         }
     }
+    ledger.close();
+}
+
+/// `compare?from=2018&to=2019` was read as two seqs; a resident means fiscal years, and the page says how it read
+/// them and how to ask for the seqs instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_reads_bare_years_as_fiscal_years_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = seeded_and_revised(dir.path()).await;
+    let app = planledger::web::app(ledger.clone());
+    let html = page(&app, &format!("/plans/{SHINAGAWA}/compare?from=2016&to=2018")).await;
+    assert!(html.contains("2016-04-01 に効力を持つ内容"), "from is FY2016's 1 April");
+    assert!(html.contains("2018-04-01 に効力を持つ内容"), "to is FY2018's 1 April");
+    assert!(html.contains("「2016」は年度として読みました") && html.contains("seq:2016"), "the reading is shown");
+    let seqs = page(&app, &format!("/plans/{SHINAGAWA}/compare?from=seq:150&to=now")).await;
+    assert!(seqs.contains("seq 150 の直後の記録") && !seqs.contains("年度として読みました"));
+    let era =
+        page(&app, &format!("/plans/{SHINAGAWA}/compare?from=%E5%B9%B3%E6%88%9028%E5%B9%B4%E5%BA%A6&to=H30")).await;
+    assert!(era.contains("2016-04-01 に効力を持つ内容") && era.contains("2018-04-01 に効力を持つ内容"), "era forms");
     ledger.close();
 }

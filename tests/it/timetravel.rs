@@ -256,7 +256,8 @@ fn versions_diff_and_blame_on_the_command_line() {
     assert!(out.contains("65%以上 → 62%以上") && out.contains("(1 difference)"), "{out}");
     let (code, _, err) = cli(&["--data", d, "diff", "shinagawa-jisshi-4", "no such version", "now"]);
     assert_eq!(code, 2);
-    assert!(err.contains("from: plan shinagawa-jisshi-4 has no version \"no such version\""), "{err}");
+    assert!(err.contains("from: \"no such version\" is not a point"), "{err}");
+    assert!(err.contains("plan shinagawa-jisshi-4 has no version \"no such version\""), "{err}");
     let (code, out, _) = cli(&["--data", d, "show", "shinagawa-jisshi-4", "--version", "adopted 2016-04-01"]);
     assert_eq!(code, 0);
     assert!(out.contains("past view: seq 199") && out.contains("65%以上"), "{out}");

@@ -158,8 +158,9 @@ pub(crate) enum Cmd {
         json: bool,
     },
     /// What differs in a plan between two points, each difference with the events that caused it. A point is
-    /// `now`, a seq, a date (in force on), an RFC 3339 instant (as recorded), a version name, or one of those
-    /// with a prefix: seq:, effective:, as-of:, version:.
+    /// `now`, a fiscal year (2018 — four digits 1868–2200 —, 2018年度, H30, 令和3: in force on its 1 April), a seq
+    /// (any other whole number), a date (in force on), an RFC 3339 instant (as recorded), a version name, or one of
+    /// those with a prefix: seq:, effective:, as-of:, version:.
     Diff {
         plan: String,
         from: String,

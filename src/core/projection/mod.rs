@@ -95,10 +95,13 @@ pub fn version_point(field: &str, plan: &Plan, name: &str) -> Result<Point, Doma
     })
 }
 
-/// Parses a point written as one string (diff and compare take two of them). `now` is the current plan (`None`).
-/// With a prefix the axis is explicit: `seq:N`, `as-of:RFC3339`, `effective:DATE`, `version:NAME`. Without one, a
-/// whole number is a seq, a date `YYYY-MM-DD` is an effective date, an instant with `T` is as-of, and anything
-/// else is a version name of `plan`.
+/// Parses a point written as one string (diff, compare and restore take them). `now` is the current plan (`None`).
+/// With a prefix the axis is explicit: `seq:N`, `as-of:RFC3339`, `effective:DATE`, `version:NAME`. Without one:
+/// four digits from 1868 to 2200 are a fiscal year (in force on its 1 April: people compare years, and a seq that
+/// happens to look like one is written `seq:2018`); any other whole number is a seq; a date `YYYY-MM-DD` is an
+/// effective date; an instant with `T` is as-of; a version name of `plan` is that version; and any other fiscal
+/// year form (`2017年度`, `平成29年度`, `H29`, `令和3`, `FY2017`) is that year's 1 April. See [`reading`] for the words
+/// that say which rule read a point.
 pub fn parse_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Point>, DomainError> {
     Ok(resolve_point(field, s, plan)?.map(|p| p.point()))
 }
@@ -133,6 +136,9 @@ pub fn resolve_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Restore
     if let Some(v) = s.strip_prefix("version:") {
         return named(v);
     }
+    if let Some(fy) = bare_year(s) {
+        return Ok(Some(RestorePoint::Effective { effective: fy.start() }));
+    }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return seq(s).map(Some);
     }
@@ -144,7 +150,60 @@ pub fn resolve_point(field: &str, s: &str, plan: &Plan) -> Result<Option<Restore
     {
         return Ok(Some(RestorePoint::as_of(t)));
     }
-    named(s)
+    if plan.versions.contains_key(s) {
+        return named(s);
+    }
+    if let Ok(fy) = s.parse::<FiscalYear>() {
+        return Ok(Some(RestorePoint::Effective { effective: fy.start() }));
+    }
+    named(s).map_err(|e| DomainError {
+        reason: format!(
+            "{s:?} is not a point: give now, a seq (seq:N), a date (YYYY-MM-DD), a fiscal year (2017, 令和3), an \
+                 RFC 3339 instant or a version name ({})",
+            e.reason
+        ),
+        ..e
+    })
+}
+
+/// Four ASCII digits within the fiscal years the ledger knows: read as a fiscal year, not a seq.
+fn bare_year(s: &str) -> Option<FiscalYear> {
+    if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<u16>().ok().and_then(|y| FiscalYear::new(y).ok())
+}
+
+/// How [`resolve_point`] read `s`, in words for a page to show beside the point (`None` when the text left no
+/// choice: a prefix, `now`, an instant, a version): a bare year is said to be a fiscal year and how to ask for the
+/// seq instead.
+pub fn reading(s: &str) -> Option<String> {
+    let s = s.trim();
+    if let Some(fy) = bare_year(s) {
+        return Some(format!(
+            "「{s}」は年度として読みました：{}（{}年4月1日に効力のある内容）。変更番号（seq）の意味なら seq:{s} と書いてください。 \
+             Read as fiscal year {s}; write seq:{s} for the event.",
+            fy.label(),
+            fy.year()
+        ));
+    }
+    None
+}
+
+/// Refuses a seq past the ledger's head on `field`: `at=9999` on a ledger of 589 events names no event, and showing
+/// the plan as it is now in its place would be silently wrong.
+pub fn check_within(field: &str, point: Option<Point>, len: u64) -> Result<Option<Point>, DomainError> {
+    match point {
+        Some(Point::Seq(s)) if s >= len => Err(DomainError::invalid(
+            field,
+            match len {
+                0 => format!("seq {s} is not in the ledger: it holds no events yet"),
+                1 => format!("seq {s} is not in the ledger: it holds 1 event (seq 0)"),
+                n => format!("seq {s} is not in the ledger: it holds {n} events (seqs 0 to {})", n - 1),
+            },
+        )),
+        p => Ok(p),
+    }
 }
 
 impl From<Point> for RestorePoint {
@@ -188,4 +247,54 @@ pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>, point: Option<P
         }
     }
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let mut p = super::view::tests::plan(crate::core::domain::model::PlanStatus::Adopted, None);
+        p.versions.insert("当初".into(), 7);
+        p
+    }
+
+    fn read(s: &str) -> Option<Point> {
+        parse_point("p", s, &plan()).unwrap()
+    }
+
+    #[test]
+    fn a_bare_year_is_a_fiscal_year_and_seq_prefix_keeps_the_seq() {
+        let april = |y| Some(Point::Effective(NaiveDate::from_ymd_opt(y, 4, 1).unwrap()));
+        assert_eq!(read("2018"), april(2018));
+        assert_eq!(read("seq:2018"), Some(Point::Seq(2018)));
+        assert_eq!(read("1867"), Some(Point::Seq(1867)), "before the first fiscal year: a seq");
+        assert_eq!(read("120"), Some(Point::Seq(120)));
+        assert_eq!(read("20180"), Some(Point::Seq(20180)));
+        for s in ["2017年度", "平成29年度", "H29", "FY2017", "平成２９年度"] {
+            assert_eq!(read(s), april(2017), "{s}");
+        }
+        assert_eq!(read("令和3"), april(2021));
+        assert_eq!(read("当初"), Some(Point::Seq(7)), "a version name");
+        assert_eq!(read("version:当初"), Some(Point::Seq(7)));
+        assert_eq!(read("now"), None);
+        let e = parse_point("to", "sometime", &plan()).unwrap_err();
+        assert_eq!(e.field, "to");
+        assert!(e.reason.contains("is not a point") && e.reason.contains("has no version"), "{}", e.reason);
+        assert!(reading("2018").unwrap().contains("seq:2018"));
+        assert_eq!(reading("120"), None);
+        assert_eq!(reading("seq:2018"), None);
+    }
+
+    #[test]
+    fn check_within_refuses_only_seqs_past_the_head() {
+        assert!(check_within("at", Some(Point::Seq(4)), 5).is_ok());
+        let e = check_within("at", Some(Point::Seq(5)), 5).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            ("at", "seq 5 is not in the ledger: it holds 5 events (seqs 0 to 4)")
+        );
+        assert!(check_within("at", Some(Point::Effective(NaiveDate::MAX)), 0).is_ok());
+        assert!(check_within("at", None, 0).is_ok());
+    }
 }

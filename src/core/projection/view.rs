@@ -248,13 +248,14 @@ pub fn value_with_unit(v: &PlanValue, unit: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::core::domain::model::PlanStatus;
     use crate::core::domain::municipality::Municipality;
     use crate::core::domain::state::Plan;
 
-    fn plan(status: PlanStatus, period: Option<(u16, u16)>) -> Plan {
+    /// A plan header for tests of this module and its siblings.
+    pub(in crate::core::projection) fn plan(status: PlanStatus, period: Option<(u16, u16)>) -> Plan {
         Plan {
             id: PlanId::new("p").unwrap(),
             municipality: Municipality { name: "品川区".into(), code: "131091".parse().unwrap() },

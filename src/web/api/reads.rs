@@ -10,7 +10,7 @@ use axum::response::Response;
 use super::answer;
 use crate::core::domain::Entity;
 use crate::core::domain::state::Plan;
-use crate::core::projection::{self, Point};
+use crate::core::projection::Point;
 use crate::core::projection::{BlameEntry, HistoryEntry, IndicatorView, PlanDiff, PlanSummary, PlanView};
 use crate::query::{PointSpec, Read};
 use crate::web::AppState;
@@ -25,9 +25,9 @@ fn required<'a>(q: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, 
 }
 
 /// The point a read asks for (`at`, `as_of`, `effective` or `version`: at most one), against the plan now.
-fn point(q: &BTreeMap<String, String>, plan: &Plan) -> Result<Option<Point>, Problem> {
+fn point(q: &BTreeMap<String, String>, read: &Read, plan: &Plan) -> Result<Option<Point>, Problem> {
     let spec = PointSpec::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    Ok(spec.resolve(plan)?)
+    Ok(spec.resolve(plan, read.head().len)?)
 }
 
 /// The point parameters `point` reads, as the OpenAPI document describes them (once, for every endpoint that
@@ -91,7 +91,7 @@ pub async fn plan(
 ) -> Result<Response, Problem> {
     answer(s, headers, move |ledger, fresh| {
         let (read, r) = Read::plan(ledger, &plan)?;
-        let pt = point(&q, &r.current)?;
+        let pt = point(&q, &read, &r.current)?;
         let tag = plan_etag(r.id.as_str(), r.current.version, &["plan", &point_part(pt)]);
         fresh.json_with(tag, || read.view(&r, pt))
     })
@@ -141,7 +141,7 @@ pub async fn versions(
     tag = "reads",
     params(
         ("plan" = String, Path, description = "The plan id, e.g. `shinagawa-jisshi-4`"),
-        ("from" = String, Query, description = "The earlier point: `now`, a seq, `YYYY-MM-DD` (effective), an RFC 3339 instant (as of), a version name, or explicitly `seq:N`, `as-of:INSTANT`, `effective:DATE`, `version:NAME`"),
+        ("from" = String, Query, description = "The earlier point: `now`; a fiscal year (`2018`: four digits 1868–2200, `2018年度`, `H30`, `令和3`; in force on its 1 April); any other whole number as a seq; `YYYY-MM-DD` (effective); an RFC 3339 instant (as of); a version name; or explicitly `seq:N`, `as-of:INSTANT`, `effective:DATE`, `version:NAME`. A seq past the head is refused"),
         ("to" = String, Query, description = "The later point, in the same forms as `from`")
     ),
     responses(
@@ -159,8 +159,8 @@ pub async fn diff(
 ) -> Result<Response, Problem> {
     answer(s, headers, move |ledger, fresh| {
         let (read, r) = Read::plan(ledger, &plan)?;
-        let from = projection::parse_point("from", required(&q, "from")?, &r.current)?;
-        let to = projection::parse_point("to", required(&q, "to")?, &r.current)?;
+        let from = read.parse_point("from", required(&q, "from")?, &r.current)?;
+        let to = read.parse_point("to", required(&q, "to")?, &r.current)?;
         let tag = plan_etag(r.id.as_str(), r.current.version, &["diff", &point_part(from), &point_part(to)]);
         fresh.json_with(tag, || read.diff(&r, from, to))
     })
@@ -191,7 +191,7 @@ pub async fn blame(
 ) -> Result<Response, Problem> {
     answer(s, headers, move |ledger, fresh| {
         let (read, r) = Read::plan(ledger, &plan)?;
-        let pt = point(&q, &r.current)?;
+        let pt = point(&q, &read, &r.current)?;
         let tag = plan_etag(r.id.as_str(), r.current.version, &["blame", &point_part(pt)]);
         fresh.json_with(tag, || read.blame(&r, pt))
     })

@@ -66,7 +66,7 @@ pub fn csv_bytes(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, Problem> {
 fn view_at(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<(PlanId, String, PlanView), Problem> {
     let missing = || Problem::not_found("plan", format!("計画 {plan:?} はありません（no such plan）"));
     let (read, PlanRead { id, current }) = Read::plan(ledger, plan).map_err(|_| missing())?;
-    let at = At::read(q, &current)?;
+    let at = At::read(q, &read, &current)?;
     let view = read.with_state(&id, at.point, "plan", |s| projection::view_plan(s, &id)).map_err(|_| {
         let field = at.given.as_ref().map_or("plan", |(k, _)| k.as_str());
         Problem::not_found(

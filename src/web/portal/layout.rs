@@ -10,12 +10,30 @@ pub const CSS_PATH: &str = "/assets/portal.css";
 /// What the page shows, in time: told in words and by a symbol, never by colour alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Banner {
-    /// The current record. `note` says when the plan is a draft, superseded, not yet begun or ended.
-    Current { note: Option<String> },
+    /// The current record: `standing` says whether the plan it shows is in force, so that a draft, a superseded or
+    /// an ended plan never carries the in-force banner; `note` says why in words.
+    Current { standing: Standing, note: Option<String> },
     /// A past point: `what` names it; `current` links to the same page now.
     Past { what: String, current: String, note: Option<String> },
     /// A date in the future: what is recorded to take effect by then.
     Prospective { what: String, current: String, note: Option<String> },
+}
+
+/// Where the plan a current page shows stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Adopted, and today lies in its period: the plan in force.
+    InForce,
+    /// A page about every plan, or a plan adopted without a stated period: the latest record, nothing claimed.
+    Record,
+    /// Not adopted.
+    Draft,
+    /// Replaced by a later plan.
+    Superseded,
+    /// Adopted, its period not begun.
+    NotYetInForce,
+    /// Adopted, its period over.
+    Ended,
 }
 
 /// The footer's statement of what the pages were read from.
@@ -43,6 +61,9 @@ footer{border-top:1px solid var(--line);padding:1em;color:var(--muted);font-size
 .banner-current{background:#eef6ee;border-color:#1d5c1d}
 .banner-past{background:#fff4d6;border-color:#7a4b00;border-style:double;border-width:6px}
 .banner-prospective{background:#e8f0fb;border-color:#0b3d91;border-style:dashed}
+.banner-draft{background:#f4eefa;border-color:#5b2a86;border-style:dashed}
+.banner-ended{background:#f3f3f3;border-color:#4a4a4a}
+.note{border-left:4px solid #7a4b00;padding-left:.6em}
 table{border-collapse:collapse;margin:.5em 0 1em;max-width:100%}
 caption{text-align:left;font-weight:bold;padding:.3em 0}
 th,td{border:1px solid var(--line);padding:.25em .5em;text-align:left;vertical-align:top}
@@ -122,7 +143,17 @@ pub fn page(title: &str, banner: Option<&Banner>, head: &Head, body: Markup) -> 
 
 fn banner_markup(b: &Banner) -> Markup {
     let (class, symbol, kind, what, current, note) = match b {
-        Banner::Current { note } => ("banner banner-current", "●", "現在の計画", None, None, note),
+        Banner::Current { standing, note } => {
+            let (class, symbol, kind) = match standing {
+                Standing::InForce => ("banner banner-current", "●", "現在の計画"),
+                Standing::Record => ("banner banner-current", "●", "現在の記録"),
+                Standing::Draft => ("banner banner-draft", "◇", "計画案（策定前）"),
+                Standing::Superseded => ("banner banner-ended", "■", "失効した計画"),
+                Standing::NotYetInForce => ("banner banner-prospective", "▲", "計画期間前の計画"),
+                Standing::Ended => ("banner banner-ended", "■", "計画期間が終了した計画"),
+            };
+            (class, symbol, kind, None, None, note)
+        }
         Banner::Past { what, current, note } => {
             ("banner banner-past", "◆", "過去の時点の表示", Some(what), Some(current), note)
         }
@@ -131,12 +162,19 @@ fn banner_markup(b: &Banner) -> Markup {
         }
     };
     let english = match b {
-        Banner::Current { .. } => "Current: the plan as recorded now.",
+        Banner::Current { standing, .. } => match standing {
+            Standing::InForce => "Current: the plan in force, as recorded now.",
+            Standing::Record => "Current: as recorded now.",
+            Standing::Draft => "Draft: the latest record of a plan not adopted; it is not in force.",
+            Standing::Superseded => "Superseded: the latest record of a plan no longer in force.",
+            Standing::NotYetInForce => "Adopted, not yet in force: the latest record.",
+            Standing::Ended => "Period ended: the latest record of a plan no longer in force.",
+        },
         Banner::Past { .. } => "Past view: this is NOT the current plan.",
         Banner::Prospective { .. } => "Prospective view: what is recorded to be in force on a future date.",
     };
     html! {
-        section class=(class) role="status" aria-label="表示時点（what this page shows）" {
+        section class=(class) aria-label="表示時点（what this page shows）" {
             p {
                 span aria-hidden="true" { (symbol) " " }
                 strong.kind { (kind) }

@@ -167,7 +167,6 @@ fn about_link(r: &ChangeRow, labels: &BTreeMap<String, String>) -> Markup {
 
 /// `/changes`: recent changes across plans, filterable by plan, department and indicator.
 pub fn changes(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Problem> {
-    let at = At::read_global(q)?;
     let nonempty = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let dept_given = nonempty("department");
     let ind_given = nonempty("indicator").map(|i| (i, IndicatorId::new(i).ok()));
@@ -182,6 +181,7 @@ pub fn changes(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, P
         let known = matches!(&ind_given, Some((_, Some(id))) if s.indicators.contains_key(id));
         (plans, departments, labels, department, known)
     });
+    let at = At::read_global(q, &read)?;
     let mut f = Filter { point: at.point, ..Filter::default() };
     if let Some(p) = nonempty("plan") {
         let id = PlanId::new(p).ok().filter(|id| plans.iter().any(|(x, _)| x == id));

@@ -17,7 +17,7 @@ pub use plans::{compare, index, plan};
 pub use subjects::{Revision, indicator, node};
 
 use super::layout::enc;
-use super::layout::{Banner, Head};
+use super::layout::{Banner, Head, Standing};
 use crate::core::domain::state::Plan;
 use crate::core::domain::time::jst_date;
 use crate::core::domain::{ErrorKind, PlanId, State};
@@ -39,17 +39,17 @@ pub struct At {
 }
 
 impl At {
-    /// Reads `at`, `as_of`, `effective` or `version` (at most one) against `plan`.
-    pub fn read(q: &Query, plan: &Plan) -> Result<Self, Problem> {
+    /// Reads `at`, `as_of`, `effective` or `version` (at most one) against `plan`, within the read's head.
+    pub fn read(q: &Query, read: &Read, plan: &Plan) -> Result<Self, Problem> {
         let spec = PointSpec::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        Ok(Self { point: spec.resolve(plan)?, given: spec.given })
+        Ok(Self { point: spec.resolve(plan, read.head().len)?, given: spec.given })
     }
 
     /// A point on a page about no one plan (the list of plans, the changes): `at`, `as_of` or `effective`; a
     /// version name belongs to one plan, so it is refused here.
-    pub fn read_global(q: &Query) -> Result<Self, Problem> {
+    pub fn read_global(q: &Query, read: &Read) -> Result<Self, Problem> {
         let spec = PointSpec::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        Ok(Self { point: spec.resolve_global()?, given: spec.given })
+        Ok(Self { point: spec.resolve_global(read.head().len)?, given: spec.given })
     }
 
     /// `?at=5`, or nothing for now.
@@ -110,7 +110,17 @@ fn status_note(plan: &Plan, on: NaiveDate) -> Option<String> {
 
 /// The banner for a page about `shown` (the plan at the point) whose current form is `current`.
 pub fn banner(at: &At, current: &Plan, shown: &Plan, today: NaiveDate, current_href: &str) -> Banner {
-    let Some(point) = at.point else { return Banner::Current { note: status_note(current, today) } };
+    let Some(point) = at.point else {
+        let standing = match phase(current, today) {
+            Phase::InForce => Standing::InForce,
+            Phase::PeriodUnstated => Standing::Record,
+            Phase::Draft => Standing::Draft,
+            Phase::Superseded => Standing::Superseded,
+            Phase::Prospective => Standing::NotYetInForce,
+            Phase::Ended => Standing::Ended,
+        };
+        return Banner::Current { standing, note: status_note(current, today) };
+    };
     let mut what = format!("表示時点 showing: {}", at.describe());
     if shown.version == current.version {
         what.push_str("。この時点以降、この計画に変更は記録されていません（no change recorded since）。");
@@ -131,7 +141,7 @@ pub fn banner(at: &At, current: &Plan, shown: &Plan, today: NaiveDate, current_h
 
 /// The banner of a page about every plan: current, past or prospective, without a plan's phase.
 fn global_banner(at: &At, today: NaiveDate, current_href: &str) -> Banner {
-    let Some(point) = at.point else { return Banner::Current { note: None } };
+    let Some(point) = at.point else { return Banner::Current { standing: Standing::Record, note: None } };
     let what = format!("表示時点 showing: {}", at.describe());
     let current = current_href.to_string();
     let note = Some("各計画の状態は、この時点のものです（each plan as it stood at that point）。".to_string());

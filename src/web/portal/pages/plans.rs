@@ -21,8 +21,8 @@ use crate::web::portal::layout::{self, enc};
 
 /// `/`: the plans, by municipality, with status, period and last change; at a point, as they stood then.
 pub fn index(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Problem> {
-    let at = At::read_global(q)?;
     let (read, now) = Read::capture(ledger, |s| s.plans.values().cloned().collect::<Vec<Plan>>());
+    let at = At::read_global(q, &read)?;
     type Listed = Vec<(Plan, Option<Record>)>;
     let mut by_city: BTreeMap<(String, String), Listed> = BTreeMap::new();
     for current in now {
@@ -81,7 +81,7 @@ pub fn index(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, Pro
 /// `/plans/{plan}`: the tree with codes, titles, departments, 再掲, and each indicator's targets and actuals.
 pub fn plan(ledger: &Ledger, plan: &str, q: &Query, today: NaiveDate) -> Result<Markup, Problem> {
     let (read, PlanRead { id, current }) = Read::plan(ledger, plan)?;
-    let at = At::read(q, &current)?;
+    let at = At::read(q, &read, &current)?;
     let view =
         with_state(&read, &id, &at, "plan", |s| Some((projection::view_plan(s, &id)?, s.plans.get(&id)?.clone())))?;
     let (view, shown) = view;
@@ -191,8 +191,8 @@ pub fn compare(ledger: &Ledger, plan: &str, q: &Query, _today: NaiveDate) -> Res
                     option value="now";
                     @for name in current.versions.keys() { option value={ "version:" (name) }; }
                 }
-                p.muted { "時点の書き方: now、変更番号（seq、例 120）、日付 YYYY-MM-DD（その日に効力のある内容）、RFC 3339 の日時（その時点の記録）、版の名前（version:名前）。"
-                    " Points: now, a seq, a date (in force), an RFC 3339 instant (as recorded), or version:NAME." }
+                p.muted { "時点の書き方: now、年度（2017、2017年度、平成29年度、H29、令和3、FY2017：その年度の4月1日に効力のある内容）、日付 YYYY-MM-DD（その日に効力のある内容）、変更番号（seq、例 120。1868〜2200 の4桁は年度と読むので seq:2018 のように書く）、RFC 3339 の日時（その時点の記録）、版の名前（version:名前）。"
+                    " Points: now, a fiscal year (in force on its 1 April), a date (in force), a seq (write seq:N when it looks like a year), an RFC 3339 instant (as recorded), or version:NAME." }
             }
         }
     };
@@ -208,8 +208,8 @@ pub fn compare(ledger: &Ledger, plan: &str, q: &Query, _today: NaiveDate) -> Res
         (None, Some(_)) => return Err(Problem::bad("from", "比較元 from を指定してください（required）")),
         (Some(f), Some(t)) => (f.clone(), t.clone()),
     };
-    let from = projection::resolve_point("from", &from_s, &current)?;
-    let to = projection::resolve_point("to", &to_s, &current)?;
+    let from = read.resolve_point("from", &from_s, &current)?;
+    let to = read.resolve_point("to", &to_s, &current)?;
     let d = read.diff(&plan, from.as_ref().map(|p| p.point()), to.as_ref().map(|p| p.point()))?;
     let body = html! {
         p { a href=(href) { (current.title) } }
@@ -225,6 +225,9 @@ pub fn compare(ledger: &Ledger, plan: &str, q: &Query, _today: NaiveDate) -> Res
                 }
             }
         } }
+        @for note in [projection::reading(&from_s), projection::reading(&to_s)].into_iter().flatten() {
+            p.note { (note) }
+        }
         @if d.changes.is_empty() {
             p { "2つの時点の間に違いはありません（no differences）。" }
         } @else {

@@ -66,7 +66,7 @@ pub fn indicator(ledger: &Ledger, id: &str, q: &Query, today: NaiveDate) -> Resu
     let (read, current) = Read::capture(ledger, |s| s.indicators.get(&iid).and_then(|i| s.plans.get(&i.plan)).cloned());
     let current = current.ok_or_else(missing)?;
     let pid = current.id.clone();
-    let at = At::read(q, &current)?;
+    let at = At::read(q, &read, &current)?;
     let (view, shown, node) = with_state(&read, &pid, &at, "id", |s| {
         let ind = s.indicators.get(&iid)?;
         let node = s.nodes.get(&ind.node).map(|n| format!("{} {}", n.code, n.title).trim().to_string());
@@ -112,7 +112,7 @@ pub fn node(ledger: &Ledger, id: &str, q: &Query, today: NaiveDate) -> Result<Ma
     let (read, current) = Read::capture(ledger, |s| s.nodes.get(&nid).and_then(|n| s.plans.get(&n.plan)).cloned());
     let current = current.ok_or_else(missing)?;
     let pid = current.id.clone();
-    let at = At::read(q, &current)?;
+    let at = At::read(q, &read, &current)?;
     type Link = (NodeId, String);
     let (n, shown, level, parent, children, indicators, under) = with_state(&read, &pid, &at, "id", |s| {
         let n = s.nodes.get(&nid)?.clone();
