@@ -300,6 +300,7 @@ fn the_portal_in_headless_chromium() {
     let rows = check_csv(&csv, "131091");
     assert!(rows.iter().any(|r| &r[7] == KPI && &r[9] == "2018" && &r[10] == "目標" && &r[11] == "70"));
     let feed_href = d.attr("a[href^='/feeds/plans/']", "href");
+    assert_eq!(d.attr("link[rel=alternate][type='application/atom+xml']", "href"), feed_href, "the feed is announced");
     let feed = String::from_utf8(d.fetch(&feed_href)).unwrap();
     let entries = check_atom(&feed);
     assert_eq!(entries[0].1, format!("/events/{seq}"));
@@ -318,6 +319,28 @@ fn the_portal_in_headless_chromium() {
     d.goto(&format!("{base}/verify"));
     assert!(d.text("main").contains(&ledger.verifier().encode()));
     d.screenshot(&shots, "09-verify");
+
+    // Printed, the plan is a document: no navigation or forms, the point and the head on it, few A4 pages.
+    d.goto(&format!("{base}/plans/{SHINAGAWA}"));
+    let hidden = d.call(
+        "POST",
+        "/execute/sync",
+        Some(json!({ "script": "const s = getComputedStyle; return [...document.styleSheets].some(x => [...x.cssRules].some(r => r.media && r.media.mediaText === 'print'))", "args": [] })),
+    );
+    assert_eq!(hidden, true, "a print style sheet");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(
+            d.call("POST", "/print", Some(json!({ "page": { "width": 21.0, "height": 29.7 }, "background": true })))
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    let pages = pdf.windows(11).filter(|w| w == b"/Type /Page").count()
+        - pdf.windows(12).filter(|w| w == b"/Type /Pages").count();
+    std::fs::write(shots.join("11-plan-print.pdf"), &pdf).unwrap();
+    eprintln!("the Shinagawa plan prints on {pages} A4 pages");
+    assert!((1..10).contains(&pages), "the Shinagawa plan printed on {pages} A4 pages");
 
     // A phone-sized window still reads: the page does not scroll sideways.
     d.call("POST", "/window/rect", Some(json!({ "width": 390, "height": 844 })));

@@ -41,6 +41,9 @@ pub enum Standing {
 pub struct Head {
     pub events: u64,
     pub hash: String,
+    /// The Atom feed of what the page is about, `(href, title)`, announced in `<head>` so that feed readers and
+    /// browsers find it.
+    pub feed: Option<(String, String)>,
 }
 
 /// The style sheet, served at [`CSS_PATH`] so that pages stay small and browsers cache it.
@@ -88,16 +91,19 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);padding:.
 form.inline{display:inline-flex;flex-wrap:wrap;gap:.3em;align-items:center;margin:.2em 1em .2em 0}
 svg.chart{max-width:100%;height:auto;border:1px solid var(--line)}
 @media (max-width:40em){dl.facts{grid-template-columns:1fr}main{padding:0 .5em 2em}}
+@page{margin:15mm 12mm}
+@media print{header.site,.skip,form,details,nav{display:none}body{font-size:8.5pt;line-height:1.3}main{max-width:none;padding:0}a{color:inherit;text-decoration:none}.wide{overflow:visible}.banner{border-width:2px;border-style:solid;padding:.2em .5em;margin:.3em 0}table{margin:.2em 0 .4em}th,td{padding:0 .3em}.node{margin:.2em 0}.tree-wrap ul{padding-left:.8em}tr,figure{break-inside:avoid}h2,h3,h4,caption{break-after:avoid}footer{border-top:1px solid #000;color:#000;padding:.3em 0}svg.chart{max-width:60%}}
 "#;
 
 /// The `<head>` every page shares.
-fn head_of(title: &str) -> Markup {
+fn head_of(title: &str, feed: Option<&(String, String)>) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " — planledger 計画台帳" }
             link rel="stylesheet" href=(CSS_PATH);
+            @if let Some((href, t)) = feed { link rel="alternate" type="application/atom+xml" title=(t) href=(href); }
         }
     }
 }
@@ -107,7 +113,7 @@ pub fn page(title: &str, banner: Option<&Banner>, head: &Head, body: Markup) -> 
     html! {
         (DOCTYPE)
         html lang="ja" {
-            (head_of(title))
+            (head_of(title, head.feed.as_ref()))
             body {
                 a.skip href="#main" { "本文へ移動（skip to content）" }
                 header.site {
@@ -209,7 +215,7 @@ fn error_shell(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
-            (head_of(title))
+            (head_of(title, None))
             body {
                 a.skip href="#main" { "本文へ移動（skip to content）" }
                 header.site { a href="/" { strong { "planledger 計画台帳" } } }

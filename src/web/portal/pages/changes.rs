@@ -16,7 +16,7 @@ use crate::core::record::Record;
 use crate::query::Read;
 use crate::store::Ledger;
 use crate::web::Problem;
-use crate::web::portal::layout::{self, enc};
+use crate::web::portal::layout::{self, Head, enc};
 
 /// What an event is about, for filters and links.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +259,14 @@ pub fn changes(ledger: &Ledger, q: &Query, today: NaiveDate) -> Result<Markup, P
         @if rows.is_empty() { p { "該当する変更はありません（no matching changes）。" } }
     };
     let b = global_banner(&at, today, "/changes");
-    Ok(layout::page("変更履歴（Changes）", Some(&b), &head(&read), body))
+    let feed = match (&f.department, &f.indicator, &f.plan) {
+        (Some(d), _, _) => Some((format!("/feeds/departments/{}", enc(&d.name)), format!("{} の変更（Atom）", d.name))),
+        (None, Some(i), _) => Some((format!("/feeds/indicators/{}", enc(i.as_str())), "この指標の変更（Atom）".into())),
+        (None, None, Some(p)) => Some((format!("/feeds/plans/{}", enc(p.as_str())), "この計画の変更（Atom）".into())),
+        _ => None,
+    };
+    let head = Head { feed, ..head(&read) };
+    Ok(layout::page("変更履歴（Changes）", Some(&b), &head, body))
 }
 
 /// `/events/{seq}`: one event, its hash, its predecessor's hash and the proof that the ledger holds it.

@@ -89,7 +89,12 @@ fn describe_point(p: Point) -> String {
 /// The footer's head: the one the page was computed from.
 fn head(read: &Read) -> Head {
     let h = read.head();
-    Head { events: h.len, hash: h.hash.to_string() }
+    Head { events: h.len, hash: h.hash.to_string(), feed: None }
+}
+
+/// [`head`] with the page's feed announced.
+fn head_with_feed(read: &Read, href: String, title: &str) -> Head {
+    Head { feed: Some((href, title.to_string())), ..head(read) }
 }
 
 fn status_note(plan: &Plan, on: NaiveDate) -> Option<String> {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 
 use super::parts::{collect_labels, event_label, plan_facts, point_forms, tree};
-use super::{At, Query, banner, describe_point, global_banner, head, status_note, with_state};
+use super::{At, Query, banner, describe_point, global_banner, head, head_with_feed, status_note, with_state};
 use crate::core::domain::Entity;
 use crate::core::domain::model::RestorePoint;
 use crate::core::domain::state::Plan;
@@ -125,7 +125,8 @@ pub fn plan(ledger: &Ledger, plan: &str, q: &Query, today: NaiveDate) -> Result<
             div.tree-wrap { (tree(&view.nodes, &qs, &labels)) }
         }
     };
-    Ok(layout::page(&shown.title, Some(&b), &head(&read), body))
+    let feed = head_with_feed(&read, format!("/feeds/plans/{}", enc(id.as_str())), "この計画の変更（Atom）");
+    Ok(layout::page(&shown.title, Some(&b), &feed, body))
 }
 
 /// The query that shows a resolved point on a plan page.

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 
 use super::parts::{departments, latest_actual, timeline};
-use super::{At, Query, banner, head, with_state};
+use super::{At, Query, banner, head, head_with_feed, with_state};
 use crate::core::domain::time::jst_date;
 use crate::core::domain::value::Target;
 use crate::core::domain::{Entity, FiscalYear, IndicatorId, NodeId, PlanEvent};
@@ -102,7 +102,8 @@ pub fn indicator(ledger: &Ledger, id: &str, q: &Query, today: NaiveDate) -> Resu
             (timeline(&history))
         }
     };
-    Ok(layout::page(&format!("指標：{}", view.name), Some(&b), &head(&read), body))
+    let feed = head_with_feed(&read, format!("/feeds/indicators/{}", enc(iid.as_str())), "この指標の変更（Atom）");
+    Ok(layout::page(&format!("指標：{}", view.name), Some(&b), &feed, body))
 }
 
 /// `/nodes/{id}`: the node's texts, milestones, children, indicators and history.
