@@ -312,9 +312,22 @@ pub fn check_csv(text: &str, code: &str) -> Vec<csv::StringRecord> {
     assert!(!rows.is_empty());
     for row in &rows {
         assert_eq!(&row[0], code, "municipality code first");
+        assert!(row[7].is_empty() || !row[5].is_empty(), "項目番号 filled on indicator rows: {row:?}");
+        if &row[10] == "項目" {
+            assert!(row[7].is_empty() && row[9].is_empty() && row[11].is_empty(), "a structure row: {row:?}");
+            continue;
+        }
         assert_eq!(row[9].len(), 4, "Western fiscal year: {:?}", &row[9]);
         assert!(row[9].parse::<u16>().unwrap() >= 1868, "not an era year");
         assert!(["目標", "実績", "基準値"].contains(&&row[10]));
+        let kind = &row[14];
+        match &row[10] {
+            "目標" => assert!(data::TARGET_KINDS.contains(&kind), "目標区分: {kind:?}"),
+            _ => assert!(kind.is_empty(), "目標区分 only on target rows"),
+        }
+        if &row[10] == "目標" {
+            assert_eq!(kind == "数値", !row[11].is_empty(), "a value exactly when the kind is 数値: {row:?}");
+        }
         if !row[11].is_empty() {
             assert!(row[11].parse::<rust_decimal::Decimal>().is_ok(), "an exact number: {:?}", &row[11]);
         }
@@ -338,14 +351,35 @@ async fn downloads_parse_back_at_any_point() {
     };
     assert_eq!(kpi(&rows, "2018", "目標"), Some(("70".into(), "以上".into())));
     assert_eq!(kpi(&rows, "2017", "目標"), Some((String::new(), String::new())), "no target: blank, not 0");
+    let kind =
+        |year: &str| rows.iter().find(|r| &r[7] == KPI && &r[9] == year && &r[10] == "目標").unwrap()[14].to_string();
+    assert_eq!(kind("2017"), "なし", "the plan prints 「—」 for 2017");
+    assert_eq!(kind("2018"), "数値");
+    let row = rows.iter().find(|r| &r[7] == KPI).unwrap();
+    assert_eq!(&row[5], "②", "the row carries its nearest printed number (the 事業 ② above it)");
     assert_eq!(kpi(&rows, "2016", "実績"), Some((String::new(), String::new())), "no actual reported: blank");
     assert!(rows.iter().all(|r| &r[12] == "%" || &r[7] != KPI), "the unit in its own column");
-    assert_eq!(&rows[0][14], &format!("at={seq}"));
+    assert_eq!(&rows[0][15], &format!("at={seq}"));
 
     let before = get(&app, &format!("/plans/{SHINAGAWA}/download.csv?at={}", seq - 1)).await;
     let rows = check_csv(&before.body, "131091");
     assert_eq!(kpi(&rows, "2018", "目標"), Some(("65".into(), "以上".into())), "the past point's target");
-    assert_eq!(&rows[0][14], &format!("at={}", seq - 1));
+    assert_eq!(&rows[0][15], &format!("at={}", seq - 1));
+    // Plans without figures export their structure: one 項目 row per item.
+    for plan in [SETAGAYA, "niigata-sogo", "meguro-kihon-2022"] {
+        let a = get(&app, &format!("/plans/{plan}/download.csv")).await;
+        let rows = check_csv(
+            &a.body,
+            if plan == SETAGAYA {
+                "131121"
+            } else if plan == "niigata-sogo" {
+                "151009"
+            } else {
+                "131105"
+            },
+        );
+        assert!(rows.iter().filter(|r| &r[10] == "項目").count() > 5, "{plan}: its structure");
+    }
 
     // Actuals reported in the seed (目黒区): values kept exactly as recorded.
     let meguro = get(&app, &format!("/plans/{MEGURO_OLD}/download.csv")).await;

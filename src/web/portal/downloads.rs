@@ -23,7 +23,7 @@ pub struct Download {
 pub const BOM: &str = "\u{feff}";
 
 /// The CSV's columns, in order.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     "全国地方公共団体コード",
     "地方公共団体名",
     "計画ID",
@@ -38,8 +38,13 @@ pub const COLUMNS: [&str; 15] = [
     "値",
     "単位",
     "比較",
+    "目標区分",
     "時点",
 ];
+
+/// The `目標区分` of a target row: a figure, explicitly none (the plan prints 「—」 for the year), or no target stated
+/// for the year at all; empty on other rows.
+pub const TARGET_KINDS: [&str; 3] = ["数値", "なし", "記載なし"];
 
 /// A cell as a spreadsheet should show it: text that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is
 /// prefixed with `'`, so that Excel or LibreOffice shows it as the text it is instead of evaluating it as a formula
@@ -82,57 +87,69 @@ fn view_at(ledger: &Ledger, plan: &str, q: &BTreeMap<String, String>) -> Result<
     Ok((id, label, view))
 }
 
-fn collect<'a>(nodes: &'a [NodeView], out: &mut Vec<(&'a NodeView, &'a IndicatorView)>) {
+/// Every node in document order with its nearest printed code (its own, or when the document prints none, its
+/// nearest ancestor's: the rows of a table such as Shinagawa's carry no number of their own).
+fn collect<'a>(nodes: &'a [NodeView], inherited: &'a str, out: &mut Vec<(&'a NodeView, &'a str)>) {
     for n in nodes {
-        for i in &n.indicators {
-            out.push((n, i));
-        }
-        collect(&n.children, out);
+        let code = if n.code.is_empty() { inherited } else { n.code.as_str() };
+        out.push((n, code));
+        collect(&n.children, code, out);
     }
 }
 
 /// The CSV (with its BOM): per indicator, its baseline, then per fiscal year of its series a target row and an
-/// actual row; a value that is absent is an empty cell.
+/// actual row; a value that is absent is an empty cell. A node without indicators is one `項目` row, so that a plan
+/// without figures still exports its structure.
 pub fn csv_text(view: &PlanView, point: &str) -> Result<Vec<u8>, Problem> {
     let p = &view.plan;
     let mut w = csv_writer();
     let bad = |e: csv::Error| Problem::internal(e);
     w.write_record(COLUMNS).map_err(bad)?;
-    let mut rows = Vec::new();
-    collect(&view.nodes, &mut rows);
-    for (n, i) in rows {
-        let mut row = |year: String, kind: &str, value: String, cmp: &str| {
+    let mut nodes = Vec::new();
+    collect(&view.nodes, "", &mut nodes);
+    for (n, code) in nodes {
+        let mut row = |i: Option<&IndicatorView>, year: String, kind: &str, value: String, cmp: &str, tk: &str| {
             let t = text_cell;
-            let cells: [std::borrow::Cow<'_, str>; 15] = [
+            let cells: [std::borrow::Cow<'_, str>; 16] = [
                 t(&p.municipality_code),
                 t(&p.municipality),
                 t(p.id.as_str()),
                 t(&p.title),
                 t(n.id.as_str()),
-                t(&n.code),
+                t(code),
                 t(&n.title),
-                t(i.id.as_str()),
-                t(&i.name),
+                t(i.map_or("", |i| i.id.as_str())),
+                t(i.map_or("", |i| i.name.as_str())),
                 year.into(),
                 kind.into(),
                 value.into(),
-                t(&i.unit),
+                t(i.map_or("", |i| i.unit.as_str())),
                 cmp.into(),
+                tk.into(),
                 t(point),
             ];
             w.write_record(cells.iter().map(|c| c.as_bytes()))
         };
-        if let Some(b) = &i.baseline {
-            row(b.fiscal_year.year().to_string(), "基準値", b.value.to_string(), "").map_err(bad)?;
+        if n.indicators.is_empty() {
+            row(None, String::new(), "項目", String::new(), "", "").map_err(bad)?;
         }
-        for s in &i.series {
-            let (value, cmp) = match &s.target {
-                Some(Target::Value { value, comparator }) => (value.to_string(), comparator.suffix()),
-                _ => (String::new(), ""),
-            };
-            row(s.fiscal_year.year().to_string(), "目標", value, cmp).map_err(bad)?;
-            let actual = s.actual.as_ref().map(|a| a.value.to_string()).unwrap_or_default();
-            row(s.fiscal_year.year().to_string(), "実績", actual, "").map_err(bad)?;
+        for i in &n.indicators {
+            if let Some(b) = &i.baseline {
+                row(Some(i), b.fiscal_year.year().to_string(), "基準値", b.value.to_string(), "", "").map_err(bad)?;
+            }
+            for s in &i.series {
+                let (value, cmp, tk) = match &s.target {
+                    Some(Target::Value { value, comparator }) => {
+                        (value.to_string(), comparator.suffix(), TARGET_KINDS[0])
+                    }
+                    Some(Target::None) => (String::new(), "", TARGET_KINDS[1]),
+                    None => (String::new(), "", TARGET_KINDS[2]),
+                };
+                let year = s.fiscal_year.year().to_string();
+                row(Some(i), year.clone(), "目標", value, cmp, tk).map_err(bad)?;
+                let actual = s.actual.as_ref().map(|a| a.value.to_string()).unwrap_or_default();
+                row(Some(i), year, "実績", actual, "", "").map_err(bad)?;
+            }
         }
     }
     csv_bytes(w)
