@@ -60,26 +60,26 @@ impl PointSpec {
 
     fn resolve_with(&self, plan: Option<&Plan>, len: u64) -> Result<Option<Point>, DomainError> {
         let Some((k, v)) = &self.given else { return Ok(None) };
-        let point = self.parse(k, v, plan)?;
+        let point = parse(k, v, plan)?;
         projection::check_within(k, point, len)
     }
+}
 
-    fn parse(&self, k: &str, v: &str, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
-        Ok(Some(match k {
-            "at" => Point::Seq(parse_seq("at", v)?),
-            "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
-            "effective" => Point::Effective(projection::parse_effective("effective", v)?),
-            _ => match plan {
-                Some(plan) => projection::version_point("version", plan, v)?,
-                None => {
-                    return Err(DomainError::invalid(
-                        "version",
-                        "version names belong to one plan; give the version on that plan's page",
-                    ));
-                }
-            },
-        }))
-    }
+fn parse(k: &str, v: &str, plan: Option<&Plan>) -> Result<Option<Point>, DomainError> {
+    Ok(Some(match k {
+        "at" => Point::Seq(parse_seq("at", v)?),
+        "as_of" => Point::AsOf(projection::parse_instant("as_of", v)?),
+        "effective" => Point::Effective(projection::parse_effective("effective", v)?),
+        _ => match plan {
+            Some(plan) => projection::version_point("version", plan, v)?,
+            None => {
+                return Err(DomainError::invalid(
+                    "version",
+                    "version names belong to one plan; give the version on that plan's page",
+                ));
+            }
+        },
+    }))
 }
 
 #[cfg(test)]
